@@ -1,0 +1,1 @@
+"""The IMI network's own kit: what every service needs once."""
