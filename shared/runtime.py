@@ -1,0 +1,204 @@
+"""What every service process runs around its domain: database, broker, relay, jobs, HTTP edge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from faststream.rabbit import RabbitBroker
+
+from shared.db import Database
+from shared.identity import Identity, IdentityDep, IdentityVerifier
+from shared.logging import configure_logging, get_logger
+from shared.messaging import (
+    EventConsumer,
+    Outbox,
+    OutboxRelay,
+    asyncapi_document,
+    declare_topology,
+    published_events,
+    purge_published,
+)
+from shared.settings import ServiceSettings
+from shared.web import ObservabilityMiddleware, install_health_routes, install_problem_handlers
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job run every ``interval`` seconds by every replica; the job itself takes its rows with
+    ``FOR UPDATE SKIP LOCKED`` or an advisory lock, so replicas never do the same work twice."""
+
+    name: str
+    interval: float
+    run: Callable[[Database], Awaitable[Any]]
+
+
+@dataclass
+class ServiceRuntime:
+    """One service process: its settings, database, broker and background work."""
+
+    settings: ServiceSettings
+    title: str
+    outbox: Outbox | None = None
+    consumer: EventConsumer | None = None
+    jobs: Sequence[PeriodicJob] = ()
+    start_relay: bool = True
+    extra_startup: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    extra_shutdown: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    db: Database = field(init=False)
+    broker: RabbitBroker = field(init=False)
+    relay: OutboxRelay | None = field(init=False, default=None)
+    _tasks: list[asyncio.Task[Any]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.settings.sqlalchemy_url, pool_size=self.settings.database_pool_size)
+        self.broker = RabbitBroker(
+            self.settings.common.amqp_url,
+            app_id=f"imi-{self.settings.service}",
+            logger=None,
+        )
+        if self.outbox is not None:
+            self.relay = OutboxRelay(
+                self.db,
+                self.outbox,
+                self.settings.common.amqp_url,
+                batch_size=self.settings.relay_batch_size,
+            )
+
+    @property
+    def service(self) -> str:
+        return self.settings.service
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.db.ping(), 2)
+            checks["database"] = "ok"
+        except Exception as exc:  # readiness reports any failure as not ready
+            checks["database"] = f"failed: {type(exc).__name__}"
+        try:
+            ok = await asyncio.wait_for(self.broker.ping(timeout=2), 3)
+            if ok and self.consumer is not None and not self.consumer.connected:
+                ok = False
+            checks["broker"] = "ok" if ok else "failed: no connection"
+        except Exception as exc:  # readiness reports any failure as not ready
+            checks["broker"] = f"failed: {type(exc).__name__}"
+        return checks
+
+    async def start(self) -> None:
+        await declare_topology(
+            self.settings.common.amqp_url,
+            self.service if self.consumer is not None else None,
+            self.consumer.binding_keys if self.consumer is not None else (),
+        )
+        await self.broker.start()
+        if self.consumer is not None:
+            await self.consumer.start(
+                self.settings.common.amqp_url, self.db, prefetch=self.settings.consumer_prefetch
+            )
+        for startup in self.extra_startup:
+            await startup(self)
+        if self.relay is not None and self.start_relay:
+            self._spawn(self.relay.run(), "outbox-relay")
+        jobs = list(self.jobs)
+        if self.outbox is not None:
+            jobs.append(PeriodicJob("outbox-purge", 3600, self._purge))
+        for job in jobs:
+            self._spawn(self._run_periodically(job), job.name)
+        log.info("service started", port=self.settings.port)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for shutdown in self.extra_shutdown:
+            await shutdown(self)
+        if self.consumer is not None:
+            await self.consumer.stop()
+        await self.broker.stop()
+        await self.db.dispose()
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))
+        self._tasks[-1].set_name(f"{self.service}:{name}")
+
+    async def _run_periodically(self, job: PeriodicJob) -> None:
+        while True:
+            try:
+                await job.run(self.db)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a failing job is logged and tried again next period
+                log.exception("periodic job failed", job=job.name)
+            await asyncio.sleep(job.interval)
+
+    async def _purge(self, db: Database) -> None:
+        assert self.outbox is not None
+        await purge_published(db, self.outbox)
+
+    def fastapi(self, routers: Sequence[APIRouter] = (), **kwargs: Any) -> FastAPI:
+        """The service's FastAPI app with health, metrics, problem handlers and identity."""
+        common = self.settings.common
+        configure_logging(service=self.service, level=common.log_level, fmt=common.log_format)
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(title=self.title, lifespan=lifespan, **kwargs)
+        app.state.runtime = self
+        app.state.db = self.db
+        app.state.identity_verifier = IdentityVerifier.from_settings(common)
+        app.add_middleware(ObservabilityMiddleware, service=self.service)
+        install_problem_handlers(app)
+        install_health_routes(app, self.readiness)
+        for router in routers:
+            app.include_router(router)
+
+        document = asyncapi_document(
+            self.service,
+            title=f"{self.title}: events",
+            published=published_events(self.service),
+            consumer=self.consumer,
+        )
+
+        @app.get("/v1/asyncapi.json", tags=["events"])
+        async def asyncapi() -> Any:
+            """The AsyncAPI 3 document of the events this service publishes and consumes."""
+            return document
+
+        @app.get("/v1/whoami", tags=["identity"])
+        async def whoami(identity: IdentityDep) -> Identity:
+            """The identity this service verified from the caller's token."""
+            return identity
+
+        return app
+
+
+def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> None:
+    """Run one service process with uvicorn (``python -m services.<name>``)."""
+    import uvicorn
+
+    uvicorn.run(
+        app_factory(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        timeout_graceful_shutdown=10,
+    )
