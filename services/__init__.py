@@ -1,0 +1,1 @@
+"""The IMI network's services; each owns its database and meets the others only through events."""

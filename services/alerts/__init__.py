@@ -1,0 +1,1 @@
+"""The IMI alerts and notifications service."""

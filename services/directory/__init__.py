@@ -1,0 +1,1 @@
+"""The IMI directory of competent authorities service."""

@@ -1,0 +1,15 @@
+"""Tables of the directory service's own database."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.db import new_metadata
+from shared.messaging import Inbox, Outbox, messaging_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+messaging = messaging_tables(Base.metadata)
+outbox = Outbox(messaging.outbox, service="directory")
+inbox = Inbox(messaging.inbox)

@@ -1,0 +1,6 @@
+"""Dependency aliases of the repository service's routes."""
+
+from shared.identity import IdentityDep
+from shared.web import SessionDep
+
+__all__ = ["IdentityDep", "SessionDep"]
