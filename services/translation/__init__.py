@@ -1,0 +1,1 @@
+"""The IMI catalogue and translation service."""
