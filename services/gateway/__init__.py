@@ -1,0 +1,1 @@
+"""The IMI gateway service."""

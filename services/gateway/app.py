@@ -1,0 +1,43 @@
+"""Builds the gateway: the public API, sign-in and forwarding to the services."""
+
+from fastapi import FastAPI
+
+from services.gateway import api
+from services.gateway.handlers import consumer
+from services.gateway.models import outbox
+from services.gateway.settings import GatewaySettings
+from services.gateway.upstream import Upstreams
+from shared.identity import IdentitySigner, ensure_dev_keypair
+from shared.runtime import ServiceRuntime
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    if settings.common.env != "prod" and settings.private_key_file is None:
+        ensure_dev_keypair(settings.common)
+    signer = IdentitySigner(
+        settings.private_key_path.read_bytes(),
+        issuer=settings.common.identity_issuer,
+        ttl=settings.identity_ttl_seconds,
+    )
+    upstreams = Upstreams(settings, signer)
+
+    async def close_upstreams(_: ServiceRuntime) -> None:
+        await upstreams.aclose()
+
+    runtime = ServiceRuntime(
+        settings,
+        title="IMI gateway",
+        outbox=outbox,
+        consumer=consumer,
+        extra_shutdown=(close_upstreams,),
+    )
+    app = runtime.fastapi(
+        routers=[api.router],
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.upstreams = upstreams
+    return app

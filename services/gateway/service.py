@@ -1,0 +1,120 @@
+"""Use cases of the gateway: sign in, authenticate a caller, sign out."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.gateway.domain import LoginPolicy, locked_until
+from services.gateway.models import SignInSession
+from services.gateway.repository import SignInRepository
+from services.gateway.settings import GatewaySettings
+from services.gateway.upstream import GATEWAY_IDENTITY, Upstreams
+from shared.identity import Identity, Role
+from shared.problems import DomainError
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    slug = "invalid-credentials"
+    title = "Wrong user name or password"
+
+
+class SignInLocked(DomainError):
+    status = 429
+    slug = "sign-in-locked"
+    title = "Too many failed sign-ins"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login_policy(settings: GatewaySettings) -> LoginPolicy:
+    return LoginPolicy(
+        max_failures=settings.login_max_failures,
+        window=timedelta(minutes=settings.login_window_minutes),
+        lockout=timedelta(minutes=settings.login_lockout_minutes),
+    )
+
+
+async def sign_in(
+    repository: SignInRepository,
+    upstreams: Upstreams,
+    settings: GatewaySettings,
+    *,
+    username: str,
+    password: str,
+    client: str,
+    kind: str,
+    now: datetime | None = None,
+) -> tuple[str, SignInSession]:
+    """Check the credentials with the directory and open a session; returns (token, session)."""
+    now = now or datetime.now(UTC)
+    username = username.strip().lower()
+    policy = login_policy(settings)
+    failures = await repository.failures_since(username, now - policy.window - policy.lockout)
+    if (until := locked_until(failures, now, policy)) is not None:
+        seconds = max(1, int((until - now).total_seconds()))
+        raise SignInLocked(
+            f"sign-in for this user is locked for {seconds} s after repeated failures",
+            extra={"retry_after": seconds},
+        )
+    response = await upstreams.call(
+        "directory",
+        "POST",
+        "credentials/verify",
+        GATEWAY_IDENTITY,
+        json={"username": username, "password": password},
+    )
+    if response.status_code != 200:
+        await repository.record_attempt(username, client, succeeded=False)
+        raise InvalidCredentials("the user name or the password is wrong")
+    await repository.record_attempt(username, client, succeeded=True)
+    found: dict[str, Any] = response.json()
+    user, authority = found["user"], found.get("authority") or {}
+    minutes = settings.web_session_minutes if kind == "web" else settings.api_token_minutes
+    token = secrets.token_urlsafe(32)
+    record = SignInSession(
+        token_hash=token_hash(token),
+        kind=kind,
+        user_id=user["id"],
+        username=user["username"],
+        display_name=user.get("display_name") or user["username"],
+        authority_id=user.get("authority_id"),
+        country=user.get("country"),
+        region=authority.get("region"),
+        language=user.get("language") or "en",
+        roles=[
+            {"name": r["name"], "area": r.get("area"), "region": r.get("region")}
+            for r in user.get("roles", [])
+        ],
+        csrf_token=secrets.token_urlsafe(24),
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    await repository.add_session(record)
+    return token, record
+
+
+async def authenticate(
+    repository: SignInRepository, token: str, now: datetime | None = None
+) -> SignInSession | None:
+    return await repository.live_session(token_hash(token), now or datetime.now(UTC))
+
+
+async def sign_out(repository: SignInRepository, token: str) -> None:
+    await repository.revoke(token_hash(token), datetime.now(UTC))
+
+
+def identity_of(record: SignInSession, language: str | None = None) -> Identity:
+    return Identity(
+        user_id=record.user_id,
+        username=record.username,
+        authority_id=record.authority_id,
+        country=record.country,
+        region=record.region,
+        roles=tuple(Role(**role) for role in record.roles),
+        language=language or record.language,
+    )
