@@ -15,8 +15,8 @@ from services.translation.settings import TranslationSettings
 from shared.contracts.envelope import Envelope
 from shared.contracts.translation import LANGUAGES, CataloguePublished, TranslationRequested
 from shared.db import Database
-from tests.infra import Servers, running
-from tests.translation.conftest import RunningTranslation, publish_event, start_translation
+from tests.infra import Servers, publish_event, running
+from tests.translation.conftest import RunningTranslation, start_translation
 from tests.translation.fake_provider import translated
 
 
