@@ -7,6 +7,7 @@ one it holds; it never needs to ask the directory anything.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -39,6 +40,16 @@ class Competence(BaseModel):
     regions: tuple[str, ...] = ()  # empty: the authority's whole territory
 
 
+class PostalAddress(BaseModel):
+    """Where an authority receives post; the country is the authority's own."""
+
+    model_config = ConfigDict(frozen=True)
+
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+
+
 class AuthoritySnapshot(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -54,6 +65,15 @@ class AuthoritySnapshot(BaseModel):
     competences: tuple[Competence, ...] = ()
     status: AuthorityStatus
     version: int
+    descriptions: dict[str, str] = {}  # language -> what the authority does
+    address: PostalAddress | None = None
+    phone: str | None = None
+    website: str | None = None
+    # The country's national IMI coordinating authority (one per country); its users hold the
+    # national_coordinator role.
+    coordinating: bool = False
+    registered_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 class UserSnapshot(BaseModel):
@@ -69,44 +89,56 @@ class UserSnapshot(BaseModel):
     roles: tuple[Role, ...] = ()
     active: bool = True
     version: int
+    registered_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
-class AuthorityRegistered(Event):
+class DirectoryEvent(Event):
+    """What every directory event carries besides its snapshot (optional, additive)."""
+
+    occurred_at: datetime | None = None
+    acting_user_id: uuid.UUID | None = None  # None when the system itself acted (seed, import)
+
+
+class AuthorityRegistered(DirectoryEvent):
     type = "directory.authority.registered"
     authority: AuthoritySnapshot
 
 
-class AuthorityUpdated(Event):
+class AuthorityUpdated(DirectoryEvent):
     type = "directory.authority.updated"
     authority: AuthoritySnapshot
+    changed_fields: tuple[str, ...] = ()
 
 
-class AuthorityValidated(Event):
+class AuthorityValidated(DirectoryEvent):
     type = "directory.authority.validated"
     authority: AuthoritySnapshot
 
 
-class AuthorityActivated(Event):
+class AuthorityActivated(DirectoryEvent):
     type = "directory.authority.activated"
     authority: AuthoritySnapshot
 
 
-class AuthorityDeactivated(Event):
+class AuthorityDeactivated(DirectoryEvent):
     type = "directory.authority.deactivated"
     authority: AuthoritySnapshot
+    reason: str | None = None
 
 
-class UserRegistered(Event):
+class UserRegistered(DirectoryEvent):
     type = "directory.user.registered"
     user: UserSnapshot
 
 
-class UserUpdated(Event):
+class UserUpdated(DirectoryEvent):
     type = "directory.user.updated"
     user: UserSnapshot
+    changed_fields: tuple[str, ...] = ()
 
 
-class UserDeactivated(Event):
+class UserDeactivated(DirectoryEvent):
     type = "directory.user.deactivated"
     user: UserSnapshot
 
