@@ -1,16 +1,43 @@
-"""Builds the exchange service: FastAPI app, event consumer, outbox relay."""
+"""Builds the exchange service: FastAPI app, event consumer, outbox relay, deadline and
+retention jobs."""
+
+from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.exchange.handlers import consumer
+from services.exchange.api import router
+from services.exchange.handlers import build_consumer
 from services.exchange.models import outbox
+from services.exchange.service import Clock, DeadlineJob, ExchangeDesk, RetentionJob, utc_now
 from services.exchange.settings import ExchangeSettings
-from shared.runtime import ServiceRuntime
+from services.exchange.storage import AttachmentStorage, FilesystemStorage
+from shared.runtime import PeriodicJob, ServiceRuntime
 
 
-def create_app(settings: ExchangeSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ExchangeSettings | None = None,
+    *,
+    clock: Clock = utc_now,
+    storage: AttachmentStorage | None = None,
+) -> FastAPI:
     settings = settings or ExchangeSettings()
-    runtime = ServiceRuntime(
-        settings, title="IMI information requests", outbox=outbox, consumer=consumer
+    desk = ExchangeDesk.build(
+        settings, outbox, storage or FilesystemStorage(settings.attachments_path), clock
     )
-    return runtime.fastapi()
+    deadlines = DeadlineJob(desk)
+    retention = RetentionJob(desk)
+    runtime = ServiceRuntime(
+        settings,
+        title="IMI information requests",
+        outbox=outbox,
+        consumer=build_consumer(),
+        jobs=[
+            PeriodicJob("deadlines", settings.deadline_job_interval, deadlines.run),
+            PeriodicJob("retention", settings.retention_job_interval, retention.run),
+        ],
+    )
+    app = runtime.fastapi([router])
+    app.state.desk = desk
+    app.state.deadline_job = deadlines
+    app.state.retention_job = retention
+    return app
