@@ -53,3 +53,7 @@ def build_consumer(clock: Clock = utc_now) -> EventConsumer:
         await record_translation(session, event, clock())
 
     return built
+
+
+# The consumer with the real clock: its binding keys are what the topology declares.
+consumer = build_consumer()
