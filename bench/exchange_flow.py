@@ -1,0 +1,565 @@
+"""Sustained create-and-send of information requests through the exchange service's internal API,
+beside the raw broker baseline of the same run.
+
+    .venv/bin/python bench/exchange_flow.py [--clients 24] [--duration 20] [--quick]
+
+On a fresh database and vhost:
+
+- the exchange service runs in its own process (uvicorn, uvloop), as deployed;
+- its directory projection (a Portuguese and a German authority and one officer of each) and the
+  shipped catalogue reach it through the broker, published as the directory and translation
+  services' relays would, and the bench waits until the service has projected them;
+- a queue of the bench bound to ``exchange.request.sent`` stands for the recipient side;
+- N concurrent clients, for a fixed duration, each draft a request (``POST /v1/requests``) from
+  Portugal to Germany and send it (``POST /v1/requests/{id}/send`` with ``If-Match``); the
+  latency of each create + send pair is recorded;
+- afterwards every sent request must have arrived on the recipient queue as an
+  ``exchange.request.sent`` event (outbox → relay → broker), with the delay from the send's
+  answer to the event's arrival;
+- beside it, in the same run: the raw aio-pika ceiling (persistent, confirmed publish and acked
+  consume) on the same broker.
+
+Targets: at least 200 requests/s (create + send) on the 2-core machine, p95 under 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aio_pika  # noqa: E402
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+from bench.common import (  # noqa: E402
+    PG_URL,
+    broker_baseline,
+    percentile,
+    report,
+    scratch_database,
+    scratch_vhost,
+    summary_ms,
+)
+from services.exchange.settings import ExchangeSettings  # noqa: E402
+from services.translation.catalogue_files import load_catalogue  # noqa: E402
+from services.translation.service import published_event  # noqa: E402
+from shared.contracts import Event  # noqa: E402
+from shared.contracts.directory import (  # noqa: E402
+    AuthorityLevel,
+    AuthorityRegistered,
+    AuthoritySnapshot,
+    AuthorityStatus,
+    Competence,
+    UserRegistered,
+    UserSnapshot,
+)
+from shared.contracts.envelope import Envelope  # noqa: E402
+from shared.db import asyncpg_dsn, upgrade  # noqa: E402
+from shared.identity import (  # noqa: E402
+    Identity,
+    IdentitySigner,
+    Role,
+    generate_private_key_pem,
+    public_key_pem,
+)
+from shared.messaging import EVENTS_EXCHANGE, declare_topology  # noqa: E402
+from shared.settings import CommonSettings  # noqa: E402
+
+TARGET_RATE = 200.0
+TARGET_P95_MS = 150.0
+SENT = "exchange.request.sent"
+
+PQ_COMPETENCE = Competence(
+    area="professional_qualifications", procedures=("pq_establishment", "pq_temporary_services")
+)
+PT_AUTHORITY = uuid.UUID("00000000-0000-4000-8000-0000000e0001")
+DE_AUTHORITY = uuid.UUID("00000000-0000-4000-8000-0000000e0002")
+PT_OFFICER = uuid.UUID("00000000-0000-4000-8000-0000000e0011")
+DE_OFFICER = uuid.UUID("00000000-0000-4000-8000-0000000e0012")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def network_events() -> list[Event]:
+    """The directory's snapshots of the two authorities and their officers."""
+    handler = Role(name="request_handler")
+
+    def authority(id_: uuid.UUID, country: str, region: str, name: str) -> AuthoritySnapshot:
+        return AuthoritySnapshot(
+            id=id_,
+            country=country,
+            region=region,
+            level=AuthorityLevel.NATIONAL,
+            official_name=name,
+            name_language=country,
+            informal_titles={"en": name},
+            languages=(country,),
+            competences=(PQ_COMPETENCE,),
+            status=AuthorityStatus.ACTIVE,
+            version=1,
+        )
+
+    def user(id_: uuid.UUID, authority_id: uuid.UUID, country: str) -> UserSnapshot:
+        return UserSnapshot(
+            id=id_,
+            username=f"bench-{country}-officer",
+            display_name=f"Bench officer ({country})",
+            authority_id=authority_id,
+            country=country,
+            language=country,
+            roles=(handler,),
+            active=True,
+            version=1,
+        )
+
+    return [
+        AuthorityRegistered(
+            authority=authority(PT_AUTHORITY, "pt", "PT-11", "Ordem dos Professores")
+        ),
+        AuthorityRegistered(
+            authority=authority(DE_AUTHORITY, "de", "DE-BE", "Senatsverwaltung für Bildung")
+        ),
+        UserRegistered(user=user(PT_OFFICER, PT_AUTHORITY, "pt")),
+        UserRegistered(user=user(DE_OFFICER, DE_AUTHORITY, "de")),
+    ]
+
+
+async def publish_projections(amqp_url: str, events: list[Event]) -> None:
+    """Publish as the directory and translation services' outbox relays would."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+        for event in events:
+            source = "imi/translation" if event.type.startswith("translation.") else "imi/directory"
+            envelope = Envelope(source=source, type=event.type, data=event.model_dump(mode="json"))
+            headers: dict[str, Any] = {**envelope.headers()}
+            await exchange.publish(
+                aio_pika.Message(
+                    json.dumps(envelope.data).encode(),
+                    headers=headers,
+                    message_id=envelope.id,
+                    type=envelope.type,
+                    content_type="application/json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=envelope.type,
+            )
+    finally:
+        await connection.close()
+
+
+async def wait_projected(dsn: str, authorities: int, users: int, within: float = 60.0) -> float:
+    """Seconds until the service's projection holds the published authorities, users and a
+    catalogue version."""
+    started = time.perf_counter()
+    connection = await asyncpg.connect(dsn)
+    try:
+        while True:
+            row = await connection.fetchrow(
+                "SELECT (SELECT count(*) FROM authorities) AS a, (SELECT count(*) FROM users) AS u,"
+                " (SELECT count(*) FROM catalogue_versions) AS c"
+            )
+            if row is not None and row["a"] >= authorities and row["u"] >= users and row["c"]:
+                return time.perf_counter() - started
+            if time.perf_counter() - started > within:
+                raise RuntimeError(f"projection incomplete after {within} s: {dict(row or {})}")
+            await asyncio.sleep(0.05)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class RecipientTap:
+    """The recipient side: a queue of the bench bound to ``exchange.request.sent``."""
+
+    amqp_url: str
+    arrived: dict[str, float] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)
+    duplicates: int = 0
+    connection: aio_pika.abc.AbstractRobustConnection | None = None
+
+    async def start(self) -> None:
+        self.connection = await aio_pika.connect_robust(self.amqp_url)
+        channel = await self.connection.channel()
+        await channel.set_qos(prefetch_count=512)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(EVENTS_EXCHANGE, routing_key=SENT)
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            now = time.perf_counter()
+            data = json.loads(message.body)
+            request_id = str(data["request_id"])
+            if request_id in self.arrived:
+                self.duplicates += 1
+            else:
+                self.arrived[request_id] = now
+                self.states[request_id] = str(data.get("state"))
+            await message.ack()
+
+        await queue.consume(on_message)
+
+    async def wait_for(self, request_ids: set[str], within: float) -> float:
+        started = time.perf_counter()
+        while not request_ids <= self.arrived.keys():
+            if time.perf_counter() - started > within:
+                break
+            await asyncio.sleep(0.02)
+        return time.perf_counter() - started
+
+    async def stop(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+
+
+@dataclass
+class Flow:
+    """Create + send, timed per pair; records when each send was answered."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    body: dict[str, Any]
+    pairs: list[float] = field(default_factory=list)
+    creates: list[float] = field(default_factory=list)
+    sends: list[float] = field(default_factory=list)
+    answered: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    async def one(self, record: bool) -> None:
+        started = time.perf_counter()
+        created = await self.client.post("/v1/requests", json=self.body, headers=self.headers)
+        between = time.perf_counter()
+        if created.status_code != 201:
+            self.failures.append(f"create {created.status_code}: {created.text[:200]}")
+            return
+        draft = created.json()
+        sent = await self.client.post(
+            f"/v1/requests/{draft['id']}/send",
+            headers={**self.headers, "If-Match": f'"{draft["version"]}"'},
+        )
+        finished = time.perf_counter()
+        if sent.status_code != 200:
+            self.failures.append(f"send {sent.status_code}: {sent.text[:200]}")
+            return
+        if sent.json()["state"] != "sent":
+            self.failures.append(f"send answered state {sent.json()['state']}")
+            return
+        if record:
+            self.pairs.append(finished - started)
+            self.creates.append(between - started)
+            self.sends.append(finished - between)
+            self.answered[draft["id"]] = finished
+
+    async def client_loop(self, until: float, record: bool) -> None:
+        while time.perf_counter() < until:
+            await self.one(record)
+            if len(self.failures) > 20:
+                raise RuntimeError("too many failed calls:\n" + "\n".join(self.failures[:5]))
+
+
+def draft_body(catalogue_version: str) -> dict[str, Any]:
+    """A request as a Portuguese officer writes it: six questions, one free text, a data
+    subject."""
+    return {
+        "procedure": "pq_establishment",
+        "catalogue_version": catalogue_version,
+        "responding_authority_id": str(DE_AUTHORITY),
+        "items": [
+            {"question": "pq_diploma_authentic"},
+            {"question": "pq_diploma_issuing_body"},
+            {"question": "pq_diploma_award_date"},
+            {"question": "pq_sanctions_imposed"},
+            {"question": "pq_sanctions_details"},
+            {"question": "pq_registration_proof"},
+        ],
+        "free_texts": [
+            {
+                "text": "Pedimos a confirmação do diploma de professora da requerente.",
+                "language": "pt",
+            }
+        ],
+        "requested_reply_date": (datetime.now(UTC).date() + timedelta(days=20)).isoformat(),
+        "data_subject": {
+            "given_names": "Maria Helena",
+            "family_name": "Sousa",
+            "date_of_birth": "1986-04-12",
+            "nationality": ["pt"],
+            "identification_numbers": [{"type": "national_id", "value": "12345678"}],
+        },
+    }
+
+
+def start_service(
+    settings: ExchangeSettings,
+    public_pem: bytes,
+    amqp_url: str,
+    attachments: Path,
+    pool_size: int | None,
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "IMI_ENV": "test",
+        "IMI_PG_URL": PG_URL,
+        "IMI_AMQP_URL": amqp_url,
+        "IMI_IDENTITY_PUBLIC_KEY": public_pem.decode(),
+        "IMI_LOG_LEVEL": "WARNING",
+        "IMI_LOG_FORMAT": "json",
+        "IMI_EXCHANGE_DATABASE_URL": settings.sqlalchemy_url,
+        "IMI_EXCHANGE_PORT": str(settings.port),
+        "IMI_EXCHANGE_ATTACHMENTS_DIR": str(attachments),
+    }
+    if pool_size is not None:
+        env["IMI_EXCHANGE_DATABASE_POOL_SIZE"] = str(pool_size)
+    return subprocess.Popen([sys.executable, "-m", "services.exchange"], cwd=ROOT, env=env)
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(timeout=2) as client:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError("the exchange service exited while starting")
+            try:
+                if (await client.get(f"{url}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the exchange service did not become ready")
+
+
+@dataclass
+class Results:
+    clients: int
+    duration: float
+    elapsed: float
+    flow: Flow
+    projected: float
+    arrived: int
+    states_sent: int
+    duplicates: int
+    drain: float
+    delivery: list[float]
+    baseline: list[float]
+    pool_size: int
+    cpu_service: float
+    cpu_bench: float
+    cpu_machine: float
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs since boot (Linux /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(
+    clients: int, duration: float, warmup: float, baseline_messages: int, pool_size: int | None
+) -> Results:
+    private = generate_private_key_pem()
+    signer = IdentitySigner(private, ttl=3600)
+    token = signer.sign(
+        Identity(
+            user_id=PT_OFFICER,
+            username="bench-pt-officer",
+            authority_id=PT_AUTHORITY,
+            country="pt",
+            roles=(Role(name="request_handler"),),
+            language="pt",
+        )
+    )
+    catalogue = published_event(load_catalogue(), datetime.now(UTC))
+    events = network_events()
+    async with (
+        scratch_database("exchange") as db_url,
+        scratch_vhost("exchangeflow") as amqp_url,
+    ):
+        settings = ExchangeSettings(
+            database_url=db_url,
+            port=free_port(),
+            common=CommonSettings(env="test", pg_url=PG_URL, amqp_url=amqp_url),
+        )
+        await upgrade("exchange", settings.sqlalchemy_url)
+        await declare_topology(amqp_url)
+        dsn = asyncpg_dsn(settings.sqlalchemy_url)
+        tap = RecipientTap(amqp_url)
+        await tap.start()
+        with tempfile.TemporaryDirectory(prefix="imi-bench-exchange-") as attachments:
+            process = start_service(
+                settings, public_key_pem(private), amqp_url, Path(attachments), pool_size
+            )
+            url = f"http://127.0.0.1:{settings.port}"
+            try:
+                await wait_ready(url, process)
+                # the service has declared its queue: the projections reach it through the broker
+                await publish_projections(amqp_url, [*events, catalogue])
+                projected = await wait_projected(dsn, authorities=2, users=2)
+                limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+                async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+                    flow = Flow(
+                        client,
+                        {"Authorization": f"Bearer {token}"},
+                        draft_body(catalogue.version),
+                    )
+                    until = time.perf_counter() + warmup
+                    await asyncio.gather(*(flow.client_loop(until, False) for _ in range(clients)))
+                    cpu_before = process_cpu_seconds(process.pid)
+                    bench_before = own_cpu_seconds()
+                    busy_before, total_before = machine_cpu()
+                    started = time.perf_counter()
+                    until = started + duration
+                    await asyncio.gather(*(flow.client_loop(until, True) for _ in range(clients)))
+                    elapsed = time.perf_counter() - started
+                    cpu_service = process_cpu_seconds(process.pid) - cpu_before
+                    cpu_bench = own_cpu_seconds() - bench_before
+                    busy_after, total_after = machine_cpu()
+                    cpu_machine = (busy_after - busy_before) / max(total_after - total_before, 1)
+                if flow.failures:
+                    raise RuntimeError("failed calls:\n" + "\n".join(flow.failures[:5]))
+                drain = await tap.wait_for(set(flow.answered), within=60)
+            finally:
+                process.terminate()
+                process.wait(timeout=20)
+        await tap.stop()
+        delivery = [tap.arrived[i] - t for i, t in flow.answered.items() if i in tap.arrived]
+        arrived = sum(1 for i in flow.answered if i in tap.arrived)
+        states_sent = sum(1 for i in flow.answered if tap.states.get(i) == "sent")
+        await broker_baseline(amqp_url, min(baseline_messages, 1_000))  # warm-up
+        baseline = [await broker_baseline(amqp_url, baseline_messages) for _ in range(3)]
+    return Results(
+        clients=clients,
+        duration=duration,
+        elapsed=elapsed,
+        flow=flow,
+        projected=projected,
+        arrived=arrived,
+        states_sent=states_sent,
+        duplicates=tap.duplicates,
+        drain=drain,
+        delivery=delivery,
+        baseline=baseline,
+        pool_size=pool_size if pool_size is not None else settings.database_pool_size,
+        cpu_service=cpu_service,
+        cpu_bench=cpu_bench,
+        cpu_machine=cpu_machine,
+    )
+
+
+def print_results(r: Results) -> None:
+    done = len(r.flow.pairs)
+    rate = done / r.elapsed
+    p95 = percentile(r.flow.pairs, 95) * 1000
+    best = max(r.baseline)
+    rate_met = rate >= TARGET_RATE
+    p95_met = p95 < TARGET_P95_MS
+    report(
+        f"exchange flow: create + send of requests PT → DE, {r.clients} concurrent clients, "
+        f"{r.duration:.0f} s",
+        [
+            (
+                "projection through the broker",
+                f"2 authorities, 2 users, catalogue in {r.projected:.2f} s",
+            ),
+            ("requests created and sent", f"{done:,} in {r.elapsed:.1f} s"),
+            ("project: requests/s (create + send)", f"{rate:,.1f}"),
+            ("project: create + send latency", summary_ms(r.flow.pairs)),
+            ("  POST /v1/requests", summary_ms(r.flow.creates)),
+            ("  POST /v1/requests/{id}/send", summary_ms(r.flow.sends)),
+            (
+                "  service process CPU",
+                f"{r.cpu_service / r.elapsed:.0%} of one core"
+                f" ({r.cpu_service / max(done, 1) * 1000:.2f} ms per request),"
+                f" database pool {r.pool_size} + {r.pool_size} overflow",
+            ),
+            (
+                "  bench process CPU (clients, tap)",
+                f"{r.cpu_bench / r.elapsed:.0%} of one core",
+            ),
+            (
+                "  machine CPU busy (all cores)",
+                f"{r.cpu_machine:.0%} of {os.cpu_count()} cores",
+            ),
+            (
+                f"recipient queue: {SENT}",
+                f"{r.arrived:,}/{done:,} arrived ({r.states_sent:,} with state sent,"
+                f" {r.duplicates} duplicates), last {r.drain:.2f} s after the load",
+            ),
+            ("  send answered → event arrived", summary_ms(r.delivery) if r.delivery else "none"),
+            (
+                "baseline: raw broker (msg/s)",
+                ", ".join(f"{b:,.0f}" for b in r.baseline) + f" (best {best:,.0f}, same run)",
+            ),
+            ("ratio requests/s / broker msg/s", f"{rate / best:.3f}"),
+            (
+                "target: requests/s",
+                f">= {TARGET_RATE:.0f}: {'met' if rate_met else 'NOT met'} ({rate:,.1f})",
+            ),
+            (
+                "target: create + send p95",
+                f"< {TARGET_P95_MS:.0f} ms: {'met' if p95_met else 'NOT met'} ({p95:.1f} ms)",
+            ),
+            (
+                "check: every sent request reached the recipient queue",
+                "yes" if r.arrived == done and r.states_sent == done else "NO",
+            ),
+        ],
+    )
+    if r.arrived != done:
+        raise SystemExit(f"{done - r.arrived} sent requests never reached the recipient queue")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=24)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of measured load")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of unmeasured load")
+    parser.add_argument("--baseline-messages", type=int, default=10_000)
+    parser.add_argument(
+        "--pool-size", type=int, default=None, help="the service's database pool (its default)"
+    )
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.warmup, args.baseline_messages = 5.0, 1.0, 2_000
+    results = asyncio.run(
+        measure(args.clients, args.duration, args.warmup, args.baseline_messages, args.pool_size)
+    )
+    print_results(results)
+
+
+if __name__ == "__main__":
+    uvloop.install()  # as the services run (uvicorn --loop uvloop)
+    main()
