@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from services.alerts.domain import reader_language
 from services.alerts.service import AlertsContext
 from shared.identity import Identity, require_identity
+from shared.languages import reader_language
 from shared.web import SessionDep
 
 

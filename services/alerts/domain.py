@@ -23,11 +23,11 @@ from enum import StrEnum
 from typing import Any
 
 from shared.contracts.translation import (
-    LANGUAGES,
     AnswerType,
     CataloguePublished,
     ProcedureKind,
 )
+from shared.languages import SOURCE_LANGUAGE, require_language
 from shared.problems import Conflict, DomainError, Forbidden, InvalidInput
 
 # EU-27 plus Iceland, Liechtenstein and Norway (ISO 3166-1 alpha-2, lower case).
@@ -40,8 +40,6 @@ PROFESSIONAL_QUALIFICATIONS = "professional_qualifications"
 PQ_DECISION_QUESTION = "pq_alert_decision_date"
 PQ_SEND_WITHIN = timedelta(days=3)
 DELETE_AFTER_MONTHS = 36  # personal data are deleted 3 years after formal closure
-SOURCE_LANGUAGE = "en"
-LANGUAGE_ALIASES: Mapping[str, str] = {"nb": "no", "nn": "no", "gle": "ga", "ice": "is"}
 
 MAX_ITEMS = 200
 MAX_FREE_TEXTS = 50
@@ -505,47 +503,6 @@ def sent_late(send_by: date | None, sent_at: datetime | None) -> bool:
 
 
 # --- languages -------------------------------------------------------------------------------
-
-
-def language_tag(value: str | None) -> str | None:
-    """Our two-letter code for a language tag (``pt-PT``, ``nb``, ``DE``), or None if unknown."""
-    if not value:
-        return None
-    primary = value.strip().replace("_", "-").split("-", 1)[0].lower()
-    primary = LANGUAGE_ALIASES.get(primary, primary)
-    return primary if primary in LANGUAGES else None
-
-
-def require_language(value: str | None, field: str) -> str:
-    language = language_tag(value)
-    if language is None:
-        raise InvalidInput(
-            f"unknown language tag {value!r}; expected one of {', '.join(LANGUAGES)}",
-            field=field,
-        )
-    return language
-
-
-def reader_language(accept_language: str | None, identity_language: str | None) -> str:
-    """The first supported language of Accept-Language by weight, else the identity's, else en."""
-    candidates: list[tuple[float, int, str]] = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        if tag and weight > 0:
-            candidates.append((-weight, position, tag))
-    for _, _, tag in sorted(candidates):
-        language = language_tag(tag)
-        if language is not None:
-            return language
-    return language_tag(identity_language) or SOURCE_LANGUAGE
 
 
 # --- the catalogue as this service keeps it ----------------------------------------------------

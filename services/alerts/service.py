@@ -44,7 +44,6 @@ from services.alerts.domain import (
     due_for_deletion,
     encode_cursor,
     is_overdue,
-    language_tag,
     matches_if_match,
     may_draft,
     may_read_access_log,
@@ -53,7 +52,6 @@ from services.alerts.domain import (
     read_time_cursor,
     require_action,
     require_decision_date,
-    require_language,
     require_profession,
     sent_late,
     split_personal,
@@ -92,6 +90,7 @@ from shared.contracts.translation import (
 )
 from shared.db import Database
 from shared.identity import Identity
+from shared.languages import language_tag, require_language
 from shared.logging import get_logger
 from shared.messaging import EVENTS_EXCHANGE, Outbox
 from shared.problems import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion

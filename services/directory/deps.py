@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from services.directory.credentials import Passwords
-from services.directory.domain import reader_language
 from services.directory.service import CatalogueCache
 from services.directory.settings import DirectorySettings
 from shared.identity import Identity, require_identity
+from shared.languages import reader_language
 from shared.web import SessionDep
 
 

@@ -35,13 +35,12 @@ from shared.contracts.directory import (
     PostalAddress,
     UserSnapshot,
 )
-from shared.contracts.translation import LANGUAGES
 from shared.identity import Identity, Role, RoleName
+from shared.languages import language_tag
 from shared.problems import Conflict, DomainError, Forbidden, InvalidInput, StaleVersion
 
 ENGLISH = "en"
 COMMISSION_COUNTRY = "eu"
-LANGUAGE_ALIASES: Mapping[str, str] = {"nb": "no", "nn": "no", "gle": "ga", "ice": "is"}
 
 MAX_NAME = 300
 MAX_DESCRIPTION = 4000
@@ -88,46 +87,6 @@ def invalid(errors: Sequence[FieldError]) -> InvalidInput:
 
 
 # --- languages -------------------------------------------------------------------------------
-
-
-def language_tag(value: str | None) -> str | None:
-    """Our two-letter code for a language tag (``pt-PT``, ``nb``, ``DE``), or None if unknown."""
-    if not value:
-        return None
-    primary = value.strip().replace("_", "-").split("-", 1)[0].lower()
-    primary = LANGUAGE_ALIASES.get(primary, primary)
-    return primary if primary in LANGUAGES else None
-
-
-def require_language(value: str | None, field: str) -> str:
-    found = language_tag(value)
-    if found is None:
-        raise InvalidInput(
-            f"unknown language tag {value!r}; expected one of {', '.join(LANGUAGES)}", field=field
-        )
-    return found
-
-
-def reader_language(accept_language: str | None, identity_language: str | None) -> str:
-    """The first supported language of Accept-Language by weight, else the identity's, else en."""
-    candidates: list[tuple[float, int, str]] = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        if tag and weight > 0:
-            candidates.append((-weight, position, tag))
-    for _, _, tag in sorted(candidates):
-        found = language_tag(tag)
-        if found is not None:
-            return found
-    return language_tag(identity_language) or ENGLISH
 
 
 def in_language(

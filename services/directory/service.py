@@ -60,7 +60,6 @@ from services.directory.domain import (
     page_size,
     plan_search,
     read_import,
-    require_language,
     search_fingerprint,
     visibility,
     with_changes,
@@ -100,6 +99,7 @@ from shared.contracts.directory import (
 from shared.contracts.translation import CataloguePublished
 from shared.db import Database
 from shared.identity import Identity, Role, RoleName
+from shared.languages import require_language
 from shared.logging import get_logger
 from shared.problems import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 

@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from services.exchange.domain import reader_language
 from services.exchange.service import ExchangeDesk, parse_if_match
 from shared.db import Database
 from shared.identity import Identity, require_identity
+from shared.languages import reader_language
 from shared.web import SessionDep
 
 

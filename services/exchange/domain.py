@@ -19,10 +19,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.contracts.translation import LANGUAGES, AnswerType, ProcedureKind, ProcedureSpec
+from shared.contracts.translation import AnswerType, ProcedureKind, ProcedureSpec
+from shared.languages import language_tag, require_language
 from shared.problems import Conflict, DomainError, Forbidden, InvalidInput
 
-LANGUAGE_ALIASES: Mapping[str, str] = {"nb": "no", "nn": "no", "gle": "ga", "ice": "is"}
 YES_NO_OPTIONS: tuple[str, ...] = ("yes", "no")
 MAX_FREE_TEXT = 20_000
 RATING_RANGE = range(1, 6)
@@ -104,47 +104,6 @@ SEEING_ROLES = frozenset(
 
 
 # --- languages -----------------------------------------------------------------------------------
-
-
-def language_tag(value: str | None) -> str | None:
-    """Our two-letter code for a language tag (``pt-PT``, ``nb``, ``DE``), or None if unknown."""
-    if not value:
-        return None
-    primary = value.strip().replace("_", "-").split("-", 1)[0].lower()
-    primary = LANGUAGE_ALIASES.get(primary, primary)
-    return primary if primary in LANGUAGES else None
-
-
-def require_language(value: str | None, field: str) -> str:
-    language = language_tag(value)
-    if language is None:
-        raise InvalidInput(
-            f"unknown language tag {value!r}; expected one of {', '.join(LANGUAGES)}",
-            field=field,
-        )
-    return language
-
-
-def reader_language(accept_language: str | None, identity_language: str | None) -> str:
-    """The first supported language of Accept-Language by weight, else the identity's, else en."""
-    candidates: list[tuple[float, int, str]] = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        if tag and weight > 0:
-            candidates.append((-weight, position, tag))
-    for _, _, tag in sorted(candidates):
-        language = language_tag(tag)
-        if language is not None:
-            return language
-    return language_tag(identity_language) or "en"
 
 
 # --- who acts, and the authorities and users they act on -----------------------------------------

@@ -15,7 +15,7 @@ from services.translation.deps import (
     SettingsDep,
 )
 from services.translation.detection import candidates, detect_language
-from services.translation.domain import areas_view, procedure_view, require_language
+from services.translation.domain import areas_view, procedure_view
 from services.translation.repository import CatalogueRepository
 from services.translation.schemas import (
     CatalogueVersionOut,
@@ -25,6 +25,7 @@ from services.translation.schemas import (
     RenderRequest,
 )
 from services.translation.service import expand_keywords, render_content, require_text, utc_now
+from shared.languages import require_language
 from shared.problems import InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])

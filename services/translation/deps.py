@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from services.translation.domain import reader_language
 from services.translation.service import CatalogueVersions
 from services.translation.settings import TranslationSettings
 from shared.identity import Identity, require_identity
+from shared.languages import reader_language
 from shared.web import SessionDep
 
 

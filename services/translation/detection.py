@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from langdetect import DetectorFactory, LangDetectException, detect_langs
 
-from services.translation.domain import language_tag
+from shared.languages import language_tag
 
 DetectorFactory.seed = 0
 

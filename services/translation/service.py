@@ -25,7 +25,6 @@ from services.translation.domain import (
     TranslationStatus,
     gives_up,
     keyword_terms,
-    language_tag,
     match_keywords,
     parse_area,
     plan_render,
@@ -48,6 +47,7 @@ from shared.contracts.translation import (
     TranslationRequested,
 )
 from shared.db import Database
+from shared.languages import language_tag
 from shared.logging import get_logger
 from shared.messaging import Outbox
 from shared.problems import InvalidInput, NotFound

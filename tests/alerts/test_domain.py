@@ -40,7 +40,6 @@ from services.alerts.domain import (
     matches_if_match,
     next_state,
     pq_send_by,
-    reader_language,
     refusal,
     require_action,
     require_decision_date,
@@ -55,6 +54,7 @@ from services.alerts.domain import (
     without_personal,
 )
 from shared.contracts.translation import AnswerType, ProcedureKind
+from shared.languages import reader_language
 from shared.problems import Conflict, Forbidden, InvalidInput
 
 SENDER_AUTHORITY = uuid.uuid4()

@@ -34,14 +34,12 @@ from services.directory.domain import (
     decode_cursor,
     encode_cursor,
     fold,
-    language_tag,
     matched_competences,
     may_grant,
     may_see,
     next_status,
     plan_search,
     read_import,
-    reader_language,
     valid_email,
     visibility,
     with_changes,
@@ -55,6 +53,7 @@ from shared.contracts.directory import (
     UserSnapshot,
 )
 from shared.identity import Identity, Role
+from shared.languages import language_tag, reader_language
 from shared.problems import Conflict, Forbidden, InvalidInput, StaleVersion
 
 PQ = "professional_qualifications"

@@ -48,6 +48,7 @@ from services.exchange.file_types import (
     check_declared,
 )
 from shared.contracts.translation import AnswerType, ProcedureKind, ProcedureSpec
+from shared.languages import reader_language
 from shared.problems import Conflict, DomainError, Forbidden, InvalidInput
 
 PQ = "professional_qualifications"
@@ -1005,7 +1006,7 @@ class TestReaderLanguage:
     def test_accept_language_then_identity_then_english(
         self, header: str | None, identity: str, expected: str
     ) -> None:
-        assert domain.reader_language(header, identity) == expected
+        assert reader_language(header, identity) == expected
 
 
 def test_the_procedure_kind_guards_alert_procedures() -> None:

@@ -19,11 +19,9 @@ from services.translation.domain import (
     TranslationStatus,
     content_version,
     fold,
-    language_tag,
     match_keywords,
     parse_area,
     plan_render,
-    reader_language,
     render,
     required_text_keys,
     retry_delay,
@@ -31,6 +29,7 @@ from services.translation.domain import (
     usable_translation,
 )
 from shared.contracts.translation import LANGUAGES
+from shared.languages import language_tag, reader_language
 from shared.problems import InvalidInput
 
 AREA: dict[str, Any] = {
