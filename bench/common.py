@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import statistics
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
+import asyncpg
+import httpx
 from sqlalchemy.engine import make_url
 
 from shared.db import drop_database, ensure_database
 
 PG_URL = os.environ.get("IMI_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 AMQP_URL = os.environ.get("IMI_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def database_url(name: str) -> str:
@@ -125,3 +132,88 @@ def report(title: str, rows: Sequence[tuple[str, str]]) -> None:
     print(f"\n== {title}")
     for label, value in rows:
         print(f"  {label.ljust(width)}  {value}")
+
+
+# --- a service under measurement, in its own process ----------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_service(
+    service: str,
+    *,
+    database_url: str,
+    port: int,
+    public_pem: bytes,
+    amqp_url: str,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """``python -m services.<service>`` on its scratch database and vhost, quiet JSON logs."""
+    prefix = f"IMI_{service.upper()}_"
+    env = {
+        **os.environ,
+        "IMI_ENV": "test",
+        "IMI_PG_URL": PG_URL,
+        "IMI_AMQP_URL": amqp_url,
+        "IMI_IDENTITY_PUBLIC_KEY": public_pem.decode(),
+        "IMI_LOG_LEVEL": "WARNING",
+        "IMI_LOG_FORMAT": "json",
+        f"{prefix}DATABASE_URL": database_url,
+        f"{prefix}PORT": str(port),
+        **(extra_env or {}),
+    }
+    return subprocess.Popen([sys.executable, "-m", f"services.{service}"], cwd=ROOT, env=env)
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes], service: str) -> None:
+    async with httpx.AsyncClient(timeout=2) as client:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"the {service} service exited while starting")
+            try:
+                if (await client.get(f"{url}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"the {service} service did not become ready")
+
+
+async def timed_gets(
+    client: httpx.AsyncClient, requests: list[tuple[str, dict[str, Any], dict[str, str]]]
+) -> tuple[list[float], list[int]]:
+    """Each GET one after the other: its time and how many items it answered."""
+    timings: list[float] = []
+    sizes: list[int] = []
+    for path, params, headers in requests:
+        started = time.perf_counter()
+        response = await client.get(path, params=params, headers=headers)
+        timings.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} {params}: {response.status_code} {response.text[:300]}")
+        body = response.json()
+        sizes.append(len(body.get("items", [body])))
+    return timings, sizes
+
+
+async def primary_key_lookups(
+    dsn: str, table: str, ids: Sequence[uuid.UUID], rounds: int
+) -> list[float]:
+    """The baseline: one row by its primary key, plain asyncpg, same database."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        statement = await connection.prepare(f"SELECT * FROM {table} WHERE id = $1")
+        for row_id in ids[:50]:
+            await statement.fetchrow(row_id)
+        timings = []
+        for i in range(rounds):
+            started = time.perf_counter()
+            await statement.fetchrow(ids[i % len(ids)])
+            timings.append(time.perf_counter() - started)
+        return timings
+    finally:
+        await connection.close()

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import subprocess
 import sys
 import time
 import unicodedata
@@ -36,11 +34,16 @@ import httpx  # noqa: E402
 
 from bench.common import (  # noqa: E402
     PG_URL,
+    free_port,
     percentile,
+    primary_key_lookups,
     report,
     scratch_database,
     scratch_vhost,
+    start_service,
     summary_ms,
+    timed_gets,
+    wait_ready,
 )
 from services.directory.geography import EEA_COUNTRIES, country  # noqa: E402
 from services.directory.seed import generate, seed_demo  # noqa: E402
@@ -62,14 +65,6 @@ TARGET_P95_MS = 30.0
 QUERY_LANGUAGES = ("pt", "de", "el", "bg", "pl", "fi", "fr", "es", "it", "en", "sv", "hu", "ro")
 READERS = ("pt", "de", "el", "bg", "pl", "fi", "fr", "en")
 NAME_WORDS = ("Gewerbeamt", "Inspection", "Kuratorium", "Ayuntamiento", "Opetustoimi", "Δήμος")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unaccented(text: str) -> str:
@@ -135,72 +130,6 @@ async def seed(settings: DirectorySettings, authorities: int, users: int) -> tup
     return demo, time.perf_counter() - started
 
 
-async def primary_key_lookups(dsn: str, ids: list[uuid.UUID], rounds: int) -> list[float]:
-    """The baseline: one authority by its primary key, plain asyncpg, same database."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        statement = await connection.prepare("SELECT * FROM authorities WHERE id = $1")
-        for authority_id in ids[:50]:
-            await statement.fetchrow(authority_id)
-        timings = []
-        for i in range(rounds):
-            started = time.perf_counter()
-            await statement.fetchrow(ids[i % len(ids)])
-            timings.append(time.perf_counter() - started)
-        return timings
-    finally:
-        await connection.close()
-
-
-async def timed_gets(
-    client: httpx.AsyncClient, requests: list[tuple[str, dict[str, Any], dict[str, str]]]
-) -> tuple[list[float], list[int]]:
-    timings: list[float] = []
-    sizes: list[int] = []
-    for path, params, headers in requests:
-        started = time.perf_counter()
-        response = await client.get(path, params=params, headers=headers)
-        timings.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            raise RuntimeError(f"{path} {params}: {response.status_code} {response.text[:300]}")
-        body = response.json()
-        sizes.append(len(body.get("items", [body])))
-    return timings, sizes
-
-
-def start_service(settings: DirectorySettings, public_pem: bytes, amqp_url: str) -> Any:
-    env = {
-        **os.environ,
-        "IMI_ENV": "test",
-        "IMI_PG_URL": PG_URL,
-        "IMI_AMQP_URL": amqp_url,
-        "IMI_IDENTITY_PUBLIC_KEY": public_pem.decode(),
-        "IMI_LOG_LEVEL": "WARNING",
-        "IMI_LOG_FORMAT": "json",
-        "IMI_DIRECTORY_DATABASE_URL": settings.sqlalchemy_url,
-        "IMI_DIRECTORY_PORT": str(settings.port),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "services.directory"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-    )
-
-
-async def wait_ready(url: str, process: Any) -> None:
-    async with httpx.AsyncClient(timeout=2) as client:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError("the directory service exited while starting")
-            try:
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the directory service did not become ready")
-
-
 async def run(authorities: int, users: int, query_count: int) -> None:
     rng = random.Random(20261125)
     private = generate_private_key_pem()
@@ -232,10 +161,16 @@ async def run(authorities: int, users: int, query_count: int) -> None:
         await connection.close()
         rng.shuffle(ids)
         queries = mixed_queries(query_count, rng)
-        process = start_service(settings, public_key_pem(private), amqp_url)
+        process = start_service(
+            "directory",
+            database_url=settings.sqlalchemy_url,
+            port=settings.port,
+            public_pem=public_key_pem(private),
+            amqp_url=amqp_url,
+        )
         url = f"http://127.0.0.1:{settings.port}"
         try:
-            await wait_ready(url, process)
+            await wait_ready(url, process, "directory")
             async with httpx.AsyncClient(base_url=url, timeout=30) as client:
 
                 def headers(reader: str) -> dict[str, str]:
@@ -249,7 +184,7 @@ async def run(authorities: int, users: int, query_count: int) -> None:
                 await timed_gets(client, searches[:100] + lookups[:100])  # warm up
                 search_times, result_sizes = await timed_gets(client, searches)
                 lookup_times, _ = await timed_gets(client, lookups)
-            sql_times = await primary_key_lookups(dsn, ids, query_count)
+            sql_times = await primary_key_lookups(dsn, "authorities", ids, query_count)
         finally:
             process.terminate()
             process.wait(timeout=20)

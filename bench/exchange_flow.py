@@ -29,8 +29,6 @@ import asyncio
 import json
 import os
 import resource
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,11 +50,14 @@ import httpx  # noqa: E402
 from bench.common import (  # noqa: E402
     PG_URL,
     broker_baseline,
+    free_port,
     percentile,
     report,
     scratch_database,
     scratch_vhost,
+    start_service,
     summary_ms,
+    wait_ready,
 )
 from services.exchange.settings import ExchangeSettings  # noqa: E402
 from services.translation.catalogue_files import load_catalogue  # noqa: E402
@@ -94,12 +95,6 @@ PT_AUTHORITY = uuid.UUID("00000000-0000-4000-8000-0000000e0001")
 DE_AUTHORITY = uuid.UUID("00000000-0000-4000-8000-0000000e0002")
 PT_OFFICER = uuid.UUID("00000000-0000-4000-8000-0000000e0011")
 DE_OFFICER = uuid.UUID("00000000-0000-4000-8000-0000000e0012")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def network_events() -> list[Event]:
@@ -311,44 +306,6 @@ def draft_body(catalogue_version: str) -> dict[str, Any]:
     }
 
 
-def start_service(
-    settings: ExchangeSettings,
-    public_pem: bytes,
-    amqp_url: str,
-    attachments: Path,
-    pool_size: int | None,
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "IMI_ENV": "test",
-        "IMI_PG_URL": PG_URL,
-        "IMI_AMQP_URL": amqp_url,
-        "IMI_IDENTITY_PUBLIC_KEY": public_pem.decode(),
-        "IMI_LOG_LEVEL": "WARNING",
-        "IMI_LOG_FORMAT": "json",
-        "IMI_EXCHANGE_DATABASE_URL": settings.sqlalchemy_url,
-        "IMI_EXCHANGE_PORT": str(settings.port),
-        "IMI_EXCHANGE_ATTACHMENTS_DIR": str(attachments),
-    }
-    if pool_size is not None:
-        env["IMI_EXCHANGE_DATABASE_POOL_SIZE"] = str(pool_size)
-    return subprocess.Popen([sys.executable, "-m", "services.exchange"], cwd=ROOT, env=env)
-
-
-async def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(timeout=2) as client:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError("the exchange service exited while starting")
-            try:
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the exchange service did not become ready")
-
-
 @dataclass
 class Results:
     clients: int
@@ -418,12 +375,20 @@ async def measure(
         tap = RecipientTap(amqp_url)
         await tap.start()
         with tempfile.TemporaryDirectory(prefix="imi-bench-exchange-") as attachments:
+            extra_env = {"IMI_EXCHANGE_ATTACHMENTS_DIR": attachments}
+            if pool_size is not None:
+                extra_env["IMI_EXCHANGE_DATABASE_POOL_SIZE"] = str(pool_size)
             process = start_service(
-                settings, public_key_pem(private), amqp_url, Path(attachments), pool_size
+                "exchange",
+                database_url=settings.sqlalchemy_url,
+                port=settings.port,
+                public_pem=public_key_pem(private),
+                amqp_url=amqp_url,
+                extra_env=extra_env,
             )
             url = f"http://127.0.0.1:{settings.port}"
             try:
-                await wait_ready(url, process)
+                await wait_ready(url, process, "exchange")
                 # the service has declared its queue: the projections reach it through the broker
                 await publish_projections(amqp_url, [*events, catalogue])
                 projected = await wait_projected(dsn, authorities=2, users=2)

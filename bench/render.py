@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from bench.common import AMQP_URL, PG_URL, scratch_database, scratch_vhost  # noqa: E402
+from bench.common import AMQP_URL, PG_URL, free_port, scratch_database, scratch_vhost  # noqa: E402
 from services.translation.app import create_app  # noqa: E402
 from services.translation.catalogue_files import load_catalogue  # noqa: E402
 from services.translation.domain import (  # noqa: E402
@@ -45,12 +44,6 @@ from shared.settings import CommonSettings  # noqa: E402
 
 PROCEDURE = "pq_establishment"
 QUESTIONS = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def request_items(catalogue: Catalogue) -> list[tuple[str, dict[str, Any] | None]]:
