@@ -768,6 +768,22 @@ async def _finish(
     return await view_of(session, desk, actor, outcome.request, language)
 
 
+async def _transition(
+    session: AsyncSession,
+    desk: ExchangeDesk,
+    identity: Identity,
+    request_id: uuid.UUID,
+    expected_version: int,
+    language: str,
+    step: Callable[[Actor, InformationRequest, datetime], Outcome],
+) -> dict[str, Any]:
+    """A transition that needs nothing but the request: ``step`` at the desk's clock, stored."""
+    actor = actor_of(identity)
+    request = await _for_action(session, actor, request_id, expected_version)
+    now = desk.clock()
+    return await _finish(session, desk, actor, step(actor, request, now), now, language)
+
+
 async def send_request(
     session: AsyncSession,
     desk: ExchangeDesk,
@@ -796,10 +812,9 @@ async def accept_request(
     expected_version: int,
     language: str,
 ) -> dict[str, Any]:
-    actor = actor_of(identity)
-    request = await _for_action(session, actor, request_id, expected_version)
-    now = desk.clock()
-    return await _finish(session, desk, actor, domain.accept(actor, request, now), now, language)
+    return await _transition(
+        session, desk, identity, request_id, expected_version, language, domain.accept
+    )
 
 
 async def reject_request(
@@ -811,11 +826,15 @@ async def reject_request(
     reason: str,
     language: str,
 ) -> dict[str, Any]:
-    actor = actor_of(identity)
-    request = await _for_action(session, actor, request_id, expected_version)
-    now = desk.clock()
-    outcome = domain.reject(actor, request, reason, now)
-    return await _finish(session, desk, actor, outcome, now, language)
+    return await _transition(
+        session,
+        desk,
+        identity,
+        request_id,
+        expected_version,
+        language,
+        lambda actor, request, now: domain.reject(actor, request, reason, now),
+    )
 
 
 async def forward_request(
@@ -925,11 +944,15 @@ async def propose_reply_date(
     accept: bool,
     language: str,
 ) -> dict[str, Any]:
-    actor = actor_of(identity)
-    request = await _for_action(session, actor, request_id, expected_version)
-    now = desk.clock()
-    outcome = domain.propose_date(actor, request, proposed, accept, now)
-    return await _finish(session, desk, actor, outcome, now, language)
+    return await _transition(
+        session,
+        desk,
+        identity,
+        request_id,
+        expected_version,
+        language,
+        lambda actor, request, now: domain.propose_date(actor, request, proposed, accept, now),
+    )
 
 
 async def answer_request(
@@ -1010,11 +1033,16 @@ async def accept_answer(
     effort: int,
     language: str,
 ) -> dict[str, Any]:
-    actor = actor_of(identity)
-    request = await _for_action(session, actor, request_id, expected_version)
-    now = desk.clock()
-    outcome = domain.accept_answer(actor, request, Rating(timeliness, effort), now)
-    return await _finish(session, desk, actor, outcome, now, language)
+    rating = Rating(timeliness, effort)
+    return await _transition(
+        session,
+        desk,
+        identity,
+        request_id,
+        expected_version,
+        language,
+        lambda actor, request, now: domain.accept_answer(actor, request, rating, now),
+    )
 
 
 async def close_request(
@@ -1025,10 +1053,9 @@ async def close_request(
     expected_version: int,
     language: str,
 ) -> dict[str, Any]:
-    actor = actor_of(identity)
-    request = await _for_action(session, actor, request_id, expected_version)
-    now = desk.clock()
-    return await _finish(session, desk, actor, domain.close(actor, request, now), now, language)
+    return await _transition(
+        session, desk, identity, request_id, expected_version, language, domain.close
+    )
 
 
 async def withdraw_request(
@@ -1040,11 +1067,15 @@ async def withdraw_request(
     reason: str,
     language: str,
 ) -> dict[str, Any]:
-    actor = actor_of(identity)
-    request = await _for_action(session, actor, request_id, expected_version)
-    now = desk.clock()
-    outcome = domain.withdraw(actor, request, reason, now)
-    return await _finish(session, desk, actor, outcome, now, language)
+    return await _transition(
+        session,
+        desk,
+        identity,
+        request_id,
+        expected_version,
+        language,
+        lambda actor, request, now: domain.withdraw(actor, request, reason, now),
+    )
 
 
 # --- personal data -------------------------------------------------------------------------------
