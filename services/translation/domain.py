@@ -370,7 +370,8 @@ def content_version(
 
 def fold(term: str) -> str:
     """Case- and accent-insensitive form of a term (``Ärztin`` and ``arztin`` compare equal)."""
-    decomposed = unicodedata.normalize("NFKD", term.casefold())
+    # Case-fold after the compatibility decomposition too: NFKD may yield capitals ("ⱽ" → "V").
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", term).casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.replace("-", " ").split())
 
