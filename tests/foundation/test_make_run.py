@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +36,13 @@ def run_environment(servers: Servers, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _pump(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.put(line)
+    lines.put(None)
+
+
 class TestMakeRun:
     def test_all_six_processes_become_ready_and_one_interrupt_stops_them(
         self, run_environment: dict[str, str]
@@ -49,13 +58,18 @@ class TestMakeRun:
             text=True,
             start_new_session=True,
         )
+        lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_pump, args=(process, lines), daemon=True).start()
         output: list[str] = []
         try:
             deadline = time.monotonic() + 60
-            assert process.stdout is not None
-            while time.monotonic() < deadline:
-                line = process.stdout.readline()
-                if not line:
+            # A silent, stuck start-up fails at the deadline instead of blocking on a read.
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    line = lines.get(timeout=left)
+                except queue.Empty:
+                    break
+                if line is None:
                     break
                 output.append(line)
                 if "IMI is ready at" in line:
