@@ -156,10 +156,13 @@ class Supervised:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = field(default=0.0)
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.service}"], cwd=ROOT, env=os.environ.copy()
+            [sys.executable, "-m", f"services.{self.service}"],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
         )
         self.started_at = time.monotonic()
 
@@ -222,6 +225,12 @@ async def main() -> int:
     await prepare(settings)
     seed_demo(settings)
     children = [Supervised(name, s.port) for name, s in settings.items()]
+    # The gateway forwards to the ports the services were given, unless told otherwise.
+    children[-1].env = {
+        f"IMI_GATEWAY_{name.upper()}_URL": f"http://127.0.0.1:{s.port}"
+        for name, s in settings.items()
+        if name != "gateway" and f"IMI_GATEWAY_{name.upper()}_URL" not in os.environ
+    }
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

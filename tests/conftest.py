@@ -14,6 +14,7 @@ from tests.infra import (
     environment_servers,
     pg_answers,
 )
+from tests.stack import Stack, stack_fixture
 
 
 def _start_containers(stack: ExitStack) -> tuple[str, str]:
@@ -62,3 +63,9 @@ async def servers(_server_urls: tuple[str, str]) -> AsyncIterator[Servers]:
 def amqp_url(servers: Servers) -> str:
     """The session's own vhost: runs never see each other's messages."""
     return servers.new_vhost()
+
+
+@pytest.fixture(scope="session")
+def stack(servers: Servers) -> Iterator[Stack]:
+    """The whole network (every service and the gateway) on free ports, demo network seeded."""
+    yield from stack_fixture(servers)
