@@ -470,11 +470,19 @@ async def read_record(
     if record is None:
         raise NotFound(f"no record {record_id} in {key!r}")
     personal = domain.holds_personal_data(opened.definition, record.fields)
-    if personal:
+    purpose = (purpose or "").strip() or None
+    if personal and purpose is None:
+        # Personal data is shown only to a reader who says why; the rest of the record is not.
+        body = record_out(opened.definition, record, language, with_personal=False)
+        body["personal_withheld"] = list(personal)
+        return body, record.version
+    if personal and purpose is not None:
         await opened.store.log_personal_reads(
-            [_read_entry(identity, record, personal, purpose or "consultation", now)]
+            [_read_entry(identity, record, personal, purpose, now)]
         )
-    return record_out(opened.definition, record, language, with_personal=True), record.version
+    body = record_out(opened.definition, record, language, with_personal=True)
+    body["personal_withheld"] = []
+    return body, record.version
 
 
 def _read_entry(
@@ -662,21 +670,28 @@ async def export_records(
     personal data exported is recorded as read, record by record."""
     opened = await _open(session, identity, key, write=False)
     records = await opened.store.active_records(key)
-    await opened.store.log_personal_reads(
-        [
-            _read_entry(identity, r, fields, purpose or "export", now)
-            for r in records
-            if (fields := domain.holds_personal_data(opened.definition, r.fields))
-        ]
-    )
+    purpose = (purpose or "").strip() or None
+    if purpose is None:
+        # Without a stated purpose the export leaves personal data out and records no read.
+        rows = [(r, domain.public_fields(opened.definition, r.fields)) for r in records]
+    else:
+        rows = [(r, r.fields) for r in records]
+        await opened.store.log_personal_reads(
+            [
+                _read_entry(identity, r, fields, purpose, now)
+                for r in records
+                if (fields := domain.holds_personal_data(opened.definition, r.fields))
+            ]
+        )
     if export_format == "csv":
-        return domain.write_csv(opened.definition, [(r.id, r.fields) for r in records])
+        return domain.write_csv(opened.definition, [(r.id, values) for r, values in rows])
     return json.dumps(
         {
             "repository": key,
             "exported_at": now.isoformat(),
+            "personal_data": purpose is not None,
             "records": [
-                {"id": str(r.id), "version": r.version, "fields": r.fields} for r in records
+                {"id": str(r.id), "version": r.version, "fields": values} for r, values in rows
             ],
         },
         ensure_ascii=False,

@@ -323,15 +323,42 @@ class TestImportExport:
         assert {e.data["count"] for e in imported_events} == {2}
 
     async def test_an_export_of_personal_data_is_recorded(self, repo: RepositoryService) -> None:
-        exported = await repo.get(
+        await repo.create("de-cash-admin", "euro_cash_transport", licence("DE-0300"))
+        plain = await repo.get(
             "fr-cash-officer", "/v1/repositories/euro_cash_transport/export", format="json"
         )
-        records = json.loads(exported.text)["records"]
-        assert records
-        logged = await repo.fetch(
-            "SELECT count(*) FROM personal_data_reads WHERE purpose = 'export'"
+        assert json.loads(plain.text)["personal_data"] is False
+        assert all("contact_person" not in r["fields"] for r in json.loads(plain.text)["records"])
+        before = await repo.fetch("SELECT count(*) FROM personal_data_reads")
+        exported = await repo.get(
+            "fr-cash-officer",
+            "/v1/repositories/euro_cash_transport/export",
+            format="json",
+            purpose="yearly audit of licences",
         )
-        assert logged[0][0] == len(records)
+        records = json.loads(exported.text)["records"]
+        with_personal = [r for r in records if r["fields"].get("contact_person")]
+        assert with_personal
+        logged = await repo.fetch(
+            "SELECT count(*) FROM personal_data_reads WHERE purpose = 'yearly audit of licences'"
+        )
+        assert logged[0][0] == len(with_personal)
+        after = await repo.fetch("SELECT count(*) FROM personal_data_reads")
+        assert after[0][0] - before[0][0] == len(with_personal)
+
+    async def test_personal_data_is_withheld_from_a_read_without_purpose(
+        self, repo: RepositoryService
+    ) -> None:
+        created = await repo.create("de-cash-admin", "euro_cash_transport", licence("DE-0310"))
+        path = f"/v1/repositories/euro_cash_transport/records/{created['id']}"
+        read = await repo.get("fr-cash-officer", path)
+        assert read.status_code == 200
+        assert "contact_person" not in read.json()["fields"]
+        assert read.json()["personal_withheld"] == ["contact_person"]
+        rows = await repo.fetch(
+            "SELECT count(*) FROM personal_data_reads WHERE record_id = :id", id=created["id"]
+        )
+        assert rows[0][0] == 0
 
 
 class TestProjection:
