@@ -9,7 +9,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.repository import service
@@ -116,9 +116,13 @@ async def create_record(
     session: SessionDep,
     language: ReaderLanguageDep,
     clock: ClockDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    definition, record = await service.create_record(session, identity, key, body.fields, clock())
-    return _record_response(definition, record, language, 201)
+    """A new record (Idempotency-Key: the same key and body get the same record back, 200)."""
+    definition, record, created = await service.create_record(
+        session, identity, key, body.fields, clock(), idempotency_key
+    )
+    return _record_response(definition, record, language, 201 if created else 200)
 
 
 @router.get("/repositories/{key}/records/{record_id}", tags=["records"])

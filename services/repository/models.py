@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import new_metadata
+from shared.idempotency import idempotency_table
 from shared.messaging import Inbox, Outbox, messaging_tables
 
 
@@ -37,6 +38,7 @@ class Base(DeclarativeBase):
 messaging = messaging_tables(Base.metadata)
 outbox = Outbox(messaging.outbox, service="repository")
 inbox = Inbox(messaging.inbox)
+idempotency_keys = idempotency_table(Base.metadata)
 
 TZ = DateTime(timezone=True)
 

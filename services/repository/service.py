@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.repository import domain
 from services.repository.domain import Definition, Member
-from services.repository.models import outbox
+from services.repository.models import idempotency_keys, outbox
 from services.repository.repository import NewRecordRow, RepositoryStore, StoredRecord
+from shared import idempotency
 from shared.contracts.directory import AuthoritySnapshot, UserSnapshot
 from shared.contracts.repository import (
     DefinitionLoaded,
@@ -312,11 +313,28 @@ def _personal_changes(
 
 
 async def create_record(
-    session: AsyncSession, identity: Identity, key: str, given: dict[str, Any], now: datetime
-) -> tuple[Definition, StoredRecord]:
+    session: AsyncSession,
+    identity: Identity,
+    key: str,
+    given: dict[str, Any],
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> tuple[Definition, StoredRecord, bool]:
+    """A new record; with an ``Idempotency-Key`` the same caller, key and body get the record
+    made the first time (False: nothing created now)."""
     opened = await _open(session, identity, key, write=True)
     values = domain.validated_fields(opened.definition, given)
-    row = _row(opened.definition, uuid.uuid4(), values)
+    record_id = uuid.uuid4()
+    if (idem_key := idempotency.checked_key(idempotency_key)) is not None:
+        earlier = await idempotency.claim(
+            session, idempotency_keys, identity.user_id, idem_key, [key, given], record_id
+        )
+        if earlier is not None:
+            found = await opened.store.record(key, earlier)
+            if found is None:
+                raise NotFound(f"no record {earlier} in {key!r}")
+            return opened.definition, found, False
+    row = _row(opened.definition, record_id, values)
     authority_id = opened.member.authority_id if opened.member else identity.authority_id
     await opened.store.insert_records(
         [row], authority_id=authority_id, actor_id=identity.user_id, now=now
@@ -343,7 +361,7 @@ async def create_record(
         ),
         subject=str(record.id),
     )
-    return opened.definition, record
+    return opened.definition, record, True
 
 
 def expected_version(if_match: str | None) -> int:

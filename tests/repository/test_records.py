@@ -414,3 +414,34 @@ class TestRankWindow:
         assert wide["ranked_first_matches"] == 5
         narrow = (await repo.get("it-officer", path, q="Shared")).json()
         assert "ranked_first_matches" not in narrow
+
+
+class TestIdempotentCreation:
+    async def test_the_same_key_creates_once(self, repo: RepositoryService) -> None:
+        path = "/v1/repositories/euro_cash_transport/records"
+        body = {"fields": licence("DE-0900")}
+        first = await repo.post("de-cash-admin", path, body, **{"Idempotency-Key": "k-0900"})
+        again = await repo.post("de-cash-admin", path, body, **{"Idempotency-Key": "k-0900"})
+        assert first.status_code == 201, first.text
+        assert again.status_code == 200, again.text
+        assert again.json()["id"] == first.json()["id"]
+        rows = await repo.fetch(
+            "SELECT count(*) FROM records WHERE fields->>'licence_number' = 'DE-0900'"
+        )
+        assert rows[0][0] == 1
+
+    async def test_the_same_key_with_another_body_is_refused(self, repo: RepositoryService) -> None:
+        path = "/v1/repositories/euro_cash_transport/records"
+        first = await repo.post(
+            "de-cash-admin", path, {"fields": licence("DE-0901")}, **{"Idempotency-Key": "k-0901"}
+        )
+        assert first.status_code == 201
+        other = await repo.post(
+            "de-cash-admin", path, {"fields": licence("DE-0902")}, **{"Idempotency-Key": "k-0901"}
+        )
+        assert other.status_code == 422
+        assert other.json()["errors"][0]["field"] == "headers.idempotency-key"
+        rows = await repo.fetch(
+            "SELECT count(*) FROM records WHERE fields->>'licence_number' = 'DE-0902'"
+        )
+        assert rows[0][0] == 0
