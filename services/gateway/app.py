@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from services.gateway import api
+from services.gateway import api, openapi
 from services.gateway.handlers import consumer
 from services.gateway.models import outbox
 from services.gateway.settings import GatewaySettings
@@ -33,9 +33,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         extra_shutdown=(close_upstreams,),
     )
     app = runtime.fastapi(
-        routers=[api.router],
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # The public OpenAPI document and its docs page merge the services' documents
+        # (services/gateway/openapi.py); they come before the forwarding catch-all.
+        routers=[openapi.router, api.router],
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings

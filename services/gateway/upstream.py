@@ -97,7 +97,7 @@ class Upstreams:
         upstream_request = self.client.build_request(
             request.method,
             url,
-            params=request.query_params.multi_items(),
+            params=str(request.query_params),
             headers=self.headers(identity, extra),
             content=_body(request) if request.method in {"POST", "PUT", "PATCH"} else None,
         )
