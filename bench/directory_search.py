@@ -189,6 +189,7 @@ async def run(authorities: int, users: int, query_count: int) -> None:
             process.terminate()
             process.wait(timeout=20)
     search_p95 = percentile(search_times, 95) * 1000
+    slowest = sorted(zip(search_times, queries, strict=True), key=lambda x: -x[0])[:8]
     report(
         f"directory search over {total:,} authorities ({query_count} mixed queries, "
         f"{len(QUERY_LANGUAGES)} query languages, one client)",
@@ -209,6 +210,10 @@ async def run(authorities: int, users: int, query_count: int) -> None:
             (
                 "ratio p95 search / SQL pk lookup",
                 f"{search_p95 / (percentile(sql_times, 95) * 1000):.1f} x",
+            ),
+            *(
+                (f"  slow: {elapsed * 1000:.0f} ms", f"{q['params']} reader {q['reader']}")
+                for elapsed, q in slowest
             ),
             (
                 "target",
