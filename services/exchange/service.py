@@ -63,6 +63,7 @@ from services.exchange.schemas import DataSubjectIn, DraftIn, DraftPatch, FreeTe
 from services.exchange.settings import ExchangeSettings
 from services.exchange.storage import AttachmentStorage, new_key
 from shared.contracts.directory import AuthoritySnapshot, UserSnapshot
+from shared.contracts.envelope import Envelope
 from shared.contracts.exchange import (
     PersonalDataBlocked,
     PersonalDataDeleted,
@@ -84,10 +85,11 @@ from shared.contracts.exchange import (
     RequestSplit,
     RequestWithdrawn,
 )
+from shared.contracts.national import OUTBOUND, OUTBOUND_TYPE, OutboundEvent
 from shared.contracts.translation import CataloguePublished, ProcedureSpec, TranslationRequested
 from shared.db import Database
 from shared.identity import Identity
-from shared.logging import get_logger
+from shared.logging import correlation_id_var, get_logger
 from shared.messaging import Outbox
 from shared.problems import Conflict, DomainError, Forbidden, InvalidInput, NotFound, StaleVersion
 
@@ -291,12 +293,72 @@ async def _publish(
     acting_user_id: uuid.UUID | None,
     now: datetime,
 ) -> None:
-    rows = []
+    rows: list[tuple[Envelope, str, str, dict[str, Any] | None]] = []
+    events = []
     for item in happened:
         event = event_for(item, acting_user_id, now)
         envelope = desk.outbox.envelope(event, subject=str(item.request.id))
         rows.append((envelope, "imi.events", event.type, None))
+        events.append(event)
+    contents = {item.request.id: domain.render_content(item.request) for item in happened}
+    rows += await _outbound(session, desk, events, contents)
     await desk.outbox.add_envelopes(session, rows)
+
+
+async def _outbound(
+    session: AsyncSession,
+    desk: ExchangeDesk,
+    events: Sequence[RequestEvent],
+    contents: Mapping[uuid.UUID, dict[str, Any]],
+) -> list[tuple[Envelope, str, str, dict[str, Any] | None]]:
+    """Each event once more on ``imi.outbound`` for every authority that sees the request
+    (not drafts): ``<country>.<authority id>.<event type>``, for the national systems, with the
+    procedure and the area named in the authority's language and the request's content as the
+    web client shows it (questions, answers, free texts; personal data stays out: it is read
+    through the personal-data resource, where every read is recorded)."""
+    wanted = {a for e in events if e.state != "draft" for a in e.visible_authority_ids}
+    if not wanted:
+        return []
+    found = await ProjectionRepository(session).authorities(sorted(wanted))
+    rows: list[tuple[Envelope, str, str, dict[str, Any] | None]] = []
+    for event in events:
+        if event.state == "draft":
+            continue
+        catalogue: LoadedCatalogue | None
+        try:
+            catalogue = await desk.catalogues.get(session, event.catalogue_version, "catalogue")
+        except InvalidInput:
+            catalogue = None
+        data = {**event.model_dump(mode="json"), "content": contents.get(event.request_id)}
+        for authority_id in event.visible_authority_ids:
+            authority = found.get(authority_id)
+            if authority is None:
+                continue
+            language = authority.languages[0] if authority.languages else "en"
+            outbound = OutboundEvent(
+                event=event.type,
+                country=authority.country,
+                authority_id=authority_id,
+                language=language,
+                resource="request",
+                resource_id=event.request_id,
+                version=event.version,
+                state=event.state,
+                title=catalogue.name("procedure", event.procedure, language) if catalogue else None,
+                area=catalogue.name("area", event.area, language) if catalogue else None,
+                occurred_at=event.occurred_at,
+                data=data,
+            )
+            envelope = Envelope(
+                source="imi/exchange",
+                type=OUTBOUND_TYPE,
+                subject=str(event.request_id),
+                correlationid=correlation_id_var.get(),
+                data=outbound.model_dump(mode="json"),
+            )
+            key = f"{authority.country}.{authority_id}.{event.type}"
+            rows.append((envelope, OUTBOUND, key, {"type": event.type}))
+    return rows
 
 
 async def _store(
