@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import new_metadata
 from shared.messaging import Inbox, Outbox, messaging_tables
+from shared.national import national_commands_table
 
 
 class Base(DeclarativeBase):
@@ -38,6 +39,7 @@ class Base(DeclarativeBase):
 messaging = messaging_tables(Base.metadata)
 outbox = Outbox(messaging.outbox, service="alerts")
 inbox = Inbox(messaging.inbox)
+national_commands = national_commands_table(Base.metadata)
 
 TZ = DateTime(timezone=True)
 
