@@ -80,6 +80,8 @@ def stack_environment(servers: Servers, label: str = "stack") -> dict[str, str]:
         IMI_STATE_DIR=tempfile.mkdtemp(prefix=f"imi-{label}-"),
         IMI_LOG_LEVEL="WARNING",
         IMI_DEMO_PASSWORD=DEMO_PASSWORD,
+        # Every country's national system is told of alerts (tests/national).
+        IMI_ALERTS_NATIONAL_SYSTEMS="*",
     )
     for service in SERVICES:
         env[f"IMI_{service.upper()}_PORT"] = str(free_port())

@@ -22,6 +22,7 @@ def create_app(settings: AlertsSettings | None = None, *, clock: Clock = utc_now
         catalogues=CatalogueCache(settings.catalogue_versions_in_memory),
         clock=clock,
         job_batch_size=settings.job_batch_size,
+        national_countries=settings.national_countries,
     )
     jobs = AlertJobs(context)
     # Commands of national IT systems (imi.inbound), answered on their reply-to queues.

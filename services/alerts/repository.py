@@ -60,6 +60,7 @@ class NewRecipient:
     country: str
     user_ids: tuple[uuid.UUID, ...]
     languages: frozenset[str]  # the authority's and its told users' languages
+    language: str = "en"  # the authority's own (first) language
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,7 @@ class FanOutRepository(Repository):
                 row.country,
                 tuple(row.user_ids),
                 frozenset(row.languages) | frozenset(row.user_languages),
+                (list(row.languages) or ["en"])[0],
             )
             for row in result
         ]

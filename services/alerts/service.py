@@ -82,6 +82,7 @@ from services.alerts.repository import (
 from shared.contracts.alerts import ALERT_EVENTS, NOTIFICATION_EVENTS, AlertEvent
 from shared.contracts.directory import AuthoritySnapshot, UserSnapshot
 from shared.contracts.envelope import Envelope
+from shared.contracts.national import OUTBOUND, OUTBOUND_TYPE, OutboundEvent
 from shared.contracts.translation import (
     LANGUAGES,
     CataloguePublished,
@@ -91,7 +92,7 @@ from shared.contracts.translation import (
 from shared.db import Database
 from shared.identity import Identity
 from shared.languages import language_tag, require_language
-from shared.logging import get_logger
+from shared.logging import correlation_id_var, get_logger
 from shared.messaging import EVENTS_EXCHANGE, Outbox
 from shared.problems import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 
@@ -163,6 +164,8 @@ class AlertsContext:
     catalogues: CatalogueCache = field(default_factory=CatalogueCache)
     clock: Clock = utc_now
     job_batch_size: int = 200
+    # Countries whose national systems get alerts on imi.outbound (None: all).
+    national_countries: frozenset[str] | None = frozenset()
 
 
 @dataclass(frozen=True)
@@ -1009,9 +1012,57 @@ async def _fan_out_events(
         rows.append(
             (outbox.envelope(event, subject=str(a.alert.id)), EVENTS_EXCHANGE, event.type, None)
         )
+    rows += await _outbound(a, recipients, [envelope for envelope, *_ in rows])
     await outbox.add_envelopes(a.session, rows)
     languages = set().union(*(r.languages for r in recipients))
     await _translate(a, await _current_texts(a), languages)
+
+
+async def _outbound(
+    a: Acting, recipients: Sequence[NewRecipient], batches: Sequence[Envelope]
+) -> list[tuple[Envelope, str, str, dict[str, Any] | None]]:
+    """The new inbox entries once more on ``imi.outbound`` for the countries whose national
+    systems take them: one message per recipient authority
+    (``<country>.<authority id>.<event type>``), the procedure named in its language."""
+    wanted = a.ctx.national_countries
+    told = [r for r in recipients if wanted is None or r.country in wanted]
+    if not told:
+        return []
+    catalogue = await a.ctx.catalogues.get(a.session, a.alert.catalogue_version, field="alert")
+    by_country = {e.data.get("country"): e for e in batches}
+    rows: list[tuple[Envelope, str, str, dict[str, Any] | None]] = []
+    for recipient in told:
+        batch = by_country.get(recipient.country)
+        event_type = batch.type if batch is not None else "alerts.alert.received"
+        data = {
+            key: value
+            for key, value in (batch.data if batch is not None else {}).items()
+            if key not in ("recipient_authority_ids", "recipient_user_ids")
+        }
+        outbound = OutboundEvent(
+            event=event_type,
+            country=recipient.country,
+            authority_id=recipient.authority_id,
+            language=recipient.language,
+            resource="alert",
+            resource_id=a.alert.id,
+            version=a.alert.version,
+            state=a.alert.state,
+            title=catalogue.procedure_name(a.alert.procedure, recipient.language),
+            area=catalogue.area_name(a.alert.area, recipient.language),
+            occurred_at=a.now,
+            data=data,
+        )
+        envelope = Envelope(
+            source="imi/alerts",
+            type=OUTBOUND_TYPE,
+            subject=str(a.alert.id),
+            correlationid=correlation_id_var.get(),
+            data=outbound.model_dump(mode="json"),
+        )
+        key = f"{recipient.country}.{recipient.authority_id}.{event_type}"
+        rows.append((envelope, OUTBOUND, key, {"type": event_type}))
+    return rows
 
 
 async def _history(

@@ -20,3 +20,16 @@ class AlertsSettings(ServiceSettings):
     )
     job_batch_size: int = Field(default=200, description="rows one job transaction takes")
     catalogue_versions_in_memory: int = 8
+    national_systems: str = Field(
+        default="",
+        description="countries whose national systems are told of alerts on imi.outbound, one "
+        "message per recipient authority: comma-separated codes, * for all, empty for none",
+    )
+
+    @property
+    def national_countries(self) -> frozenset[str] | None:
+        """None: every country; else the countries named."""
+        value = self.national_systems.strip().lower()
+        if value == "*":
+            return None
+        return frozenset(c.strip() for c in value.split(",") if c.strip())

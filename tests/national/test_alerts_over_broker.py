@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.alerts.scenarios import services_alert
+from tests.infra import eventually
 from tests.national.system import NationalSystem, connected, national_user
 from tests.stack import Stack
 
@@ -85,6 +86,25 @@ class TestAlertsOverTheBroker:
             seen = dec.get(f"/alerts/{approved['id']}").json()
             act(dec, seen, "disseminate", {"procedures": ["svc_provider_information"]})
         officer = me(stack, "de-officer")
+
+        async def told() -> bool:
+            return any(
+                body["resource_id"] == approved["id"]
+                and body["authority_id"] == officer["authority_id"]
+                for _, body in de_system.events
+            )
+
+        await eventually(told, timeout=30)
+        key, event = next(
+            (k, b)
+            for k, b in de_system.events
+            if b["resource_id"] == approved["id"] and b["authority_id"] == officer["authority_id"]
+        )
+        assert key.startswith(f"de.{officer['authority_id']}.alerts.")
+        assert event["resource"] == "alert"
+        assert event["language"] == "de"
+        assert event["title"]
+        assert "recipient_user_ids" not in event["data"]
         reply = await de_system.command(
             "alert.acknowledge",
             {
