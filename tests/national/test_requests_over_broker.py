@@ -253,3 +253,19 @@ class TestBrokerSecurity:
                 await queue.bind("imi.outbound", routing_key="fr.#")
         finally:
             await connection.close()
+
+
+class TestOnlyTheCountrysSystem:
+    async def test_a_command_from_another_broker_user_is_rejected(
+        self, stack: Stack, de_authority: str
+    ) -> None:
+        request = sent_request(stack, de_authority)
+        body = command(de_authority, request_id=request["id"], version=request["version"])
+        # The services' own broker user may publish anything; it is still not DE's system.
+        async with connected(stack.amqp_url, "de") as impostor:
+            reply = await impostor.command("request.accept", body, user_id="guest")
+        assert reply["outcome"] == "rejected"
+        assert reply["reason"] == "sender-not-national-system"
+        assert reply["field"] == "user_id"
+        with stack.api("pt-officer") as pt:
+            assert pt.get(f"/requests/{request['id']}").json()["state"] == "sent"
