@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from shared.settings import ServiceSettings
 from shared.web import ObservabilityMiddleware, install_health_routes, install_problem_handlers
 
 log = get_logger(__name__)
+# The longest any one shutdown step may take.
+STOP_STEP_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -115,18 +116,28 @@ class ServiceRuntime:
         log.info("service started", port=self.settings.port)
 
     async def stop(self) -> None:
+        """Stop everything; each step is bounded, so a peer that does not answer (a broker
+        mid-reconnect, a stuck task) delays shutdown by seconds, never holds it for ever."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=STOP_STEP_SECONDS)
+            if pending:
+                log.warning("tasks still running at shutdown", count=len(pending))
         self._tasks.clear()
-        for shutdown in self.extra_shutdown:
-            await shutdown(self)
+        steps: list[tuple[str, Awaitable[Any]]] = [
+            (getattr(step, "__name__", "shutdown"), step(self)) for step in self.extra_shutdown
+        ]
         if self.consumer is not None:
-            await self.consumer.stop()
-        await self.broker.stop()
-        await self.db.dispose()
+            steps.append(("consumer", self.consumer.stop()))
+        steps += [("broker", self.broker.stop()), ("database", self.db.dispose())]
+        for name, step in steps:
+            try:
+                await asyncio.wait_for(step, STOP_STEP_SECONDS)
+            except TimeoutError:
+                log.warning("shutdown step timed out", step=name)
+            except Exception:
+                log.exception("shutdown step failed", step=name)
 
     def _spawn(self, coro: Awaitable[Any], name: str) -> None:
         self._tasks.append(asyncio.ensure_future(coro))

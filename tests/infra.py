@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -214,7 +215,8 @@ class EventTap:
 
     async def stop(self) -> None:
         if self._connection is not None:
-            await self._connection.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._connection.close(), 10)
 
     def of_type(self, event_type: str, **data: Any) -> list[Envelope]:
         return [
