@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from services.gateway import api, live, openapi, web
+from services.gateway import api, asyncapi, live, openapi, web
 from services.gateway.handlers import consumer
 from services.gateway.models import outbox
 from services.gateway.settings import GatewaySettings
@@ -35,7 +35,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = runtime.fastapi(
         # The public OpenAPI document and its docs page merge the services' documents
         # (services/gateway/openapi.py); they come before the forwarding catch-all.
-        routers=[openapi.router, live.router, api.router],
+        routers=[openapi.router, asyncapi.router, live.router, api.router],
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
