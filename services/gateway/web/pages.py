@@ -152,7 +152,9 @@ async def requests_list(
     if overdue:
         params["overdue"] = overdue
     response = await call(request, caller, "exchange", "GET", "requests", params=params)
-    names = {p["key"]: p["name"] for a in await _procedures(request, caller) for p in a["procedures"]}
+    names = {
+        p["key"]: p["name"] for a in await _procedures(request, caller) for p in a["procedures"]
+    }
     context: dict[str, Any] = {"box": box, "items": [], "procedure_names": names}
     if response.status_code == 200:
         context["items"] = response.json()["items"]
