@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.gateway import api, asyncapi, live, openapi, web
 from services.gateway.handlers import consumer
 from services.gateway.models import outbox
+from services.gateway.security import SecurityMiddleware
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstream import Upstreams
 from shared.identity import IdentitySigner, ensure_dev_keypair
@@ -43,4 +44,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.upstreams = upstreams
     web.install(app)
+    app.add_middleware(
+        SecurityMiddleware, max_body_bytes=settings.max_body_bytes, tls=settings.secure_cookies
+    )
     return app
