@@ -20,19 +20,25 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from urllib.parse import quote
 
 PREFIX = "imi-national-"
 COUNTRY = re.compile(r"^[a-z]{2}$")
 
 
-def rabbitmqctl(*args: str) -> str:
-    result = subprocess.run(
-        ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"rabbitmqctl {args[0]} failed: {result.stderr.strip()}")
-    return result.stdout
+def rabbitmqctl(*args: str, attempts: int = 3) -> str:
+    """Run one rabbitmqctl command; a busy node's transient failure is tried again."""
+    error = ""
+    for attempt in range(attempts):
+        result = subprocess.run(
+            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=False
+        )
+        if result.returncode == 0:
+            return result.stdout
+        error = (result.stderr or result.stdout).strip()
+        time.sleep(1 + attempt)
+    raise SystemExit(f"rabbitmqctl {args[0]} failed: {error}")
 
 
 def user_name(country: str) -> str:

@@ -33,9 +33,10 @@ def national_user(country: str, amqp_url: str) -> Iterator[str]:
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
-        check=True,
+        timeout=300,
+        check=False,
     )
+    assert created.returncode == 0, created.stdout + created.stderr
     password = next(
         line.split(":", 1)[1].strip()
         for line in created.stdout.splitlines()

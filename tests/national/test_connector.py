@@ -74,13 +74,14 @@ class TestExampleConnector:
                 assert sent.status_code == 200, sent.text
 
                 async def answered() -> bool:
-                    return bool(pt.get(f"/requests/{draft['id']}").json()["state"] == "answered")
+                    # The connector records the request once the answer's reply came back.
+                    return draft["id"] in connector.answered
 
                 await eventually(answered, timeout=60)
                 view = pt.get(f"/requests/{draft['id']}").json()
+            assert view["state"] == "answered"
             items = {i["question"]: i["answer"] for i in view["content"]["items"]}
             assert items["pq_diploma_authentic"] == {"option": "yes"}
             assert items["pq_diploma_award_date"] == {"date": "2011-07-15"}
-            assert draft["id"] in connector.answered
         finally:
             await connector.stop()
