@@ -29,6 +29,7 @@ from services.directory.schemas import (
     AuthorityIn,
     AuthorityPatch,
     CredentialsIn,
+    FederatedIn,
     TransitionIn,
     UserIn,
     UserPatch,
@@ -492,4 +493,13 @@ async def verify_credentials(
     user, authority = await service.verify_credentials(
         session, identity, body.username, body.password, passwords
     )
+    return {"user": user_out(user), "authority": authority.model_dump(mode="json")}
+
+
+@router.post("/credentials/federated", tags=["credentials"])
+async def federated_user(
+    body: FederatedIn, identity: IdentityDep, session: SessionDep
+) -> dict[str, Any]:
+    """For the gateway only: the user and authority an identity provider vouched for, or 401."""
+    user, authority = await service.federated_user(session, identity, body.username)
     return {"user": user_out(user), "authority": authority.model_dump(mode="json")}

@@ -167,3 +167,7 @@ class UserPatch(BaseModel):
 class CredentialsIn(BaseModel):
     username: str = Field(max_length=200)
     password: str = Field(max_length=1024)
+
+
+class FederatedIn(BaseModel):
+    username: str = Field(max_length=200)

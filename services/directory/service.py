@@ -1077,6 +1077,32 @@ async def verify_credentials(
     return user_snapshot(row), authority_snapshot(authority_row)
 
 
+async def federated_user(
+    session: AsyncSession, actor: Identity, username: str
+) -> tuple[UserSnapshot, AuthoritySnapshot]:
+    """For the gateway only: the active user whom an identity provider has vouched for.
+
+    The gateway has verified the provider's signed ID token; the directory still decides who the
+    user is, and an inactive user or a user of a deactivated authority cannot sign in.
+    """
+    if RoleName.GATEWAY not in actor.role_names:
+        raise NotFound("no such resource")
+    row = (
+        await UserRepository(session).by_username(username.strip().lower())
+        if len(username) <= 64
+        else None
+    )
+    authority_row = await AuthorityRepository(session).get(row.authority_id) if row else None
+    if (
+        row is None
+        or authority_row is None
+        or not row.active
+        or authority_row.status == AuthorityStatus.DEACTIVATED.value
+    ):
+        raise InvalidCredentials("no active user of this name")
+    return user_snapshot(row), authority_snapshot(authority_row)
+
+
 # --- idempotent creation ---------------------------------------------------------------------
 
 
