@@ -14,11 +14,10 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from tests.infra import eventually, free_port
+from tests.loopback import LoopbackServer
 
 
 def translated(text: str, target: str) -> str:
@@ -26,21 +25,14 @@ def translated(text: str, target: str) -> str:
     return f"[{target}] {text}"
 
 
-class FakeLibreTranslate:
+class FakeLibreTranslate(LoopbackServer):
     def __init__(self, slow_seconds: float = 3.0) -> None:
-        self.port = free_port()
+        super().__init__()
         self.slow_seconds = slow_seconds
         self.mode: str | None = None
         self.calls: Counter[str] = Counter()
         self.bodies: list[dict[str, Any]] = []
-        self.app = FastAPI()
         self.app.post("/translate")(self._translate)
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def calls_for(self, text: str) -> int:
         return self.calls[text]
@@ -62,26 +54,6 @@ class FakeLibreTranslate:
         if mode == "error":
             return JSONResponse({"error": "internal"}, status_code=500)
         return JSONResponse({"translatedText": translated(text, body["target"])})
-
-    async def start(self) -> None:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.ensure_future(self._server.serve())
-        server = self._server
-
-        async def started() -> bool:
-            return server.started
-
-        await eventually(started, timeout=10, interval=0.01)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._task, 5)
 
 
 @contextlib.asynccontextmanager
