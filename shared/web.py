@@ -71,6 +71,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail=exc.detail,
             instance=request.url.path,
             errors=exc.errors,
+            headers={"Retry-After": str(exc.extra["retry_after"])}
+            if "retry_after" in exc.extra
+            else None,
             **exc.extra,
         )
 

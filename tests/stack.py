@@ -82,6 +82,11 @@ def stack_environment(servers: Servers, label: str = "stack") -> dict[str, str]:
         IMI_DEMO_PASSWORD=DEMO_PASSWORD,
         # Every country's national system is told of alerts (tests/national).
         IMI_ALERTS_NATIONAL_SYSTEMS="*",
+        # The whole suite signs in from one address; the limits have their own tests.
+        IMI_GATEWAY_SIGNIN_RATE_PER_MINUTE="100000",
+        IMI_GATEWAY_SIGNIN_BURST="100000",
+        IMI_GATEWAY_API_RATE_PER_SECOND="100000",
+        IMI_GATEWAY_API_BURST="100000",
     )
     for service in SERVICES:
         env[f"IMI_{service.upper()}_PORT"] = str(free_port())

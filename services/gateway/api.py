@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from services.gateway.deps import CallerDep, SessionDep, SettingsDep, UpstreamsDep, presented_token
 from services.gateway.domain import owner_of
+from services.gateway.ratelimit import check_sign_in
 from services.gateway.repository import SignInRepository
 from services.gateway.schemas import AccessToken, Me
 from services.gateway.service import sign_in, sign_out
@@ -30,6 +31,7 @@ async def issue_token(
     upstreams: UpstreamsDep,
 ) -> AccessToken:
     """OAuth2 password flow for API clients: user name and password for a bearer token."""
+    check_sign_in(request.app.state.signin_buckets, client_address(request))
     token, _ = await sign_in(
         SignInRepository(session),
         upstreams,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
 
 from services.gateway.models import SignInSession
 from services.gateway.repository import SignInRepository
@@ -27,6 +28,20 @@ def _settings(request: Request) -> GatewaySettings:
 def _upstreams(request: Request) -> Upstreams:
     upstreams: Upstreams = request.app.state.upstreams
     return upstreams
+
+
+def signed_in_redirect(target: str, token: str, settings: GatewaySettings) -> RedirectResponse:
+    """The browser sent on to ``target`` with its new web session cookie."""
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.web_session_minutes * 60,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    return response
 
 
 def presented_token(request: Request) -> str | None:

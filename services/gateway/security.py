@@ -78,23 +78,45 @@ class SecurityMiddleware:
                 await self._too_large(scope, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        body: dict[str, Any] = {
-            "type": "urn:imi:problem:body-too-large",
-            "title": "The request body is too large",
-            "status": 413,
-            "detail": f"at most {self.max_body_bytes} bytes are accepted",
-            "instance": scope.get("path", ""),
-        }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    *self.headers,
-                ],
-            }
+        await send_problem(
+            send,
+            413,
+            "body-too-large",
+            "The request body is too large",
+            f"at most {self.max_body_bytes} bytes are accepted",
+            instance=scope.get("path", ""),
+            headers=self.headers,
         )
-        await send({"type": "http.response.body", "body": payload})
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """An application/problem+json answer straight from an ASGI middleware."""
+    body: dict[str, Any] = {
+        "type": f"urn:imi:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

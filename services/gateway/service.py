@@ -73,7 +73,43 @@ async def sign_in(
         await repository.record_attempt(username, client, succeeded=False)
         raise InvalidCredentials("the user name or the password is wrong")
     await repository.record_attempt(username, client, succeeded=True)
-    found: dict[str, Any] = response.json()
+    return await open_session(repository, settings, response.json(), kind=kind, now=now)
+
+
+async def sign_in_federated(
+    repository: SignInRepository,
+    upstreams: Upstreams,
+    settings: GatewaySettings,
+    *,
+    username: str,
+    client: str,
+    kind: str,
+) -> tuple[str, SignInSession]:
+    """Open a session for the user an identity provider vouched for (a verified ID token)."""
+    response = await upstreams.call(
+        "directory",
+        "POST",
+        "credentials/federated",
+        GATEWAY_IDENTITY,
+        json={"username": username},
+    )
+    if response.status_code != 200:
+        await repository.record_attempt(username, client, succeeded=False)
+        raise InvalidCredentials("the identity provider's user is not an active user of IMI")
+    await repository.record_attempt(username, client, succeeded=True)
+    return await open_session(repository, settings, response.json(), kind=kind)
+
+
+async def open_session(
+    repository: SignInRepository,
+    settings: GatewaySettings,
+    found: dict[str, Any],
+    *,
+    kind: str,
+    now: datetime | None = None,
+) -> tuple[str, SignInSession]:
+    """A new session for the directory's user and authority (``found``)."""
+    now = now or datetime.now(UTC)
     user, authority = found["user"], found.get("authority") or {}
     minutes = settings.web_session_minutes if kind == "web" else settings.api_token_minutes
     token = secrets.token_urlsafe(32)

@@ -30,11 +30,27 @@ class GatewaySettings(ServiceSettings):
     # Secure cookies and HSTS; on by default outside development (TLS ends before the gateway).
     tls: bool | None = None
     max_body_bytes: int = 26 * 1024 * 1024
+    # Per gateway replica: sign-in attempts per client address, API calls per caller.
+    signin_rate_per_minute: float = 60
+    signin_burst: int = 30
+    api_rate_per_second: float = 50
+    api_burst: int = 200
+    # An OpenID Connect provider beside passwords (EU Login, Keycloak): gateway/oidc.py.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_provider_name: str = "EU Login"
+    oidc_username_claim: str = "preferred_username"
+    oidc_scopes: str = "openid profile email"
+    # The callback URL registered with the provider; by default derived from the request.
+    oidc_redirect_uri: str | None = None
 
     @model_validator(mode="after")
     def _private_key_outside_dev(self) -> "GatewaySettings":
         if self.common.env == "prod" and self.private_key_file is None:
             raise ConfigurationError("IMI_GATEWAY_PRIVATE_KEY_FILE must be set outside development")
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ConfigurationError("IMI_GATEWAY_OIDC_CLIENT_ID must be set with the OIDC issuer")
         return self
 
     @property
