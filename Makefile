@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format typecheck migration bench clean
+.PHONY: install run test lint format typecheck migration messages bench clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ typecheck: install
 # make migration SERVICE=exchange MESSAGE="add requests"
 migration: install
 	$(BIN)/python -m shared.db revision $(SERVICE) "$(MESSAGE)"
+
+# The web client's catalogues after a change of its texts (then translate the empty ones).
+messages: install
+	$(BIN)/python -m services.gateway.web.messages extract
 
 bench: install
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.gateway.web.core import (
+    N_,
     CsrfFormDep,
     WebCallerDep,
     call,
@@ -23,9 +24,9 @@ log = structlog.get_logger(__name__)
 BOXES = ("incoming", "outgoing", "coordination", "all")
 # The kinds a user can draft, each with its catalogue procedure.
 KINDS = {
-    "svc_alert": "Services Directive alert",
-    "pq_alert": "Professional-qualifications alert",
-    "svc_notification": "Notification",
+    "svc_alert": N_("Services Directive alert"),
+    "pq_alert": N_("Professional-qualifications alert"),
+    "svc_notification": N_("Notification"),
 }
 # Actions whose form carries no fields beyond the CSRF token.
 PLAIN_ACTIONS = ("submit", "approve", "acknowledge")

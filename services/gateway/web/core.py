@@ -41,8 +41,9 @@ from services.gateway.deps import SESSION_COOKIE
 from services.gateway.models import SignInSession
 from services.gateway.repository import SignInRepository
 from services.gateway.service import authenticate, identity_of
+from services.gateway.upstream import ServiceUnavailable
 from shared.identity import Identity
-from shared.web import SessionDep
+from shared.web import SessionDep, problem
 
 HERE = Path(__file__).resolve().parent
 LOCALE_DIR = HERE / "locale"
@@ -73,6 +74,16 @@ def translations(language: str) -> gettext.NullTranslations:
 def _gettext(message: str, **variables: Any) -> str:
     text = (_translations.get() or _ENGLISH).gettext(message)
     return text % variables if variables else text
+
+
+def N_(message: str) -> str:
+    """Marks a text for the catalogues where it is defined; translated where it is shown."""
+    return message
+
+
+def use_language(language: str) -> None:
+    """Texts translated in this request's context from now on are in ``language``."""
+    _translations.set(translations(language))
 
 
 def _ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
@@ -141,6 +152,7 @@ async def _web_caller(request: Request, session: SessionDep) -> WebCaller:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path, expired=token is not None)
     language = reader_language(request, record.language)
+    use_language(language)
     return WebCaller(
         identity=identity_of(record, language),
         record=record,
@@ -174,7 +186,15 @@ def render(
 ) -> HTMLResponse:
     language = language or (caller.language if caller else reader_language(request))
     values = dict(context or {})
-    csrf_token = caller.csrf_token if caller else values.pop("csrf_token", "")
+    # Signed out, the forms (sign-in, language) carry a pre-session token kept in a cookie.
+    presession = None
+    if caller is None:
+        presession = (
+            values.pop("csrf_token", "")
+            or request.cookies.get(LOGIN_CSRF_COOKIE)
+            or secrets.token_urlsafe(24)
+        )
+    csrf_token = caller.csrf_token if caller else presession
     values.pop("csrf_token", None)
     token = _translations.set(translations(language))
     try:
@@ -188,7 +208,16 @@ def render(
         )
     finally:
         _translations.reset(token)
-    return HTMLResponse(html, status_code=status_code, headers={"Content-Language": language})
+    response = HTMLResponse(html, status_code=status_code, headers={"Content-Language": language})
+    if presession is not None and request.cookies.get(LOGIN_CSRF_COOKIE) != presession:
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            presession,
+            httponly=True,
+            samesite="strict",
+            secure=request.app.state.settings.secure_cookies,
+        )
+    return response
 
 
 async def call(
@@ -257,5 +286,20 @@ def install_handlers(app: FastAPI) -> None:
             ),
         )
 
+    async def service_unavailable(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ServiceUnavailable)
+        if request.url.path.startswith("/api/"):
+            return problem(
+                exc.status, exc.title, slug=exc.slug, detail=exc.detail, instance=request.url.path
+            )
+        use_language(reader_language(request))
+        return error_page(
+            request,
+            None,
+            503,
+            _gettext("A service of the network does not answer. Please try again in a moment."),
+        )
+
+    app.add_exception_handler(ServiceUnavailable, service_unavailable)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(CsrfFailed, csrf_failed)

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from services.gateway.web.core import (
+    N_,
     CsrfFormDep,
     WebCaller,
     WebCallerDep,
@@ -25,31 +26,31 @@ from services.gateway.web.core import (
 router = APIRouter(include_in_schema=False)
 
 STATES = {
-    "draft": "Draft",
-    "sent": "Waiting for acceptance",
-    "accepted": "Accepted",
-    "allocated": "Allocated to a handler",
-    "rejected": "Rejected",
-    "forwarded": "Forwarded",
-    "answered": "Answered",
-    "info_requested": "More information requested",
-    "answer_accepted": "Answer accepted",
-    "closed": "Closed",
-    "withdrawn": "Withdrawn",
+    "draft": N_("Draft"),
+    "sent": N_("Waiting for acceptance"),
+    "accepted": N_("Accepted"),
+    "allocated": N_("Allocated to a handler"),
+    "rejected": N_("Rejected"),
+    "forwarded": N_("Forwarded"),
+    "answered": N_("Answered"),
+    "info_requested": N_("More information requested"),
+    "answer_accepted": N_("Answer accepted"),
+    "closed": N_("Closed"),
+    "withdrawn": N_("Withdrawn"),
 }
 ACTIONS = {
-    "send": "Send",
-    "accept": "Accept the request",
-    "reject": "Reject",
-    "forward": "Forward",
-    "split": "Split",
-    "allocate": "Allocate to a handler",
-    "propose-date": "Propose another reply date",
-    "answer": "Send the answer",
-    "request-info": "Ask for more information",
-    "accept-answer": "Accept the answer",
-    "close": "Close",
-    "withdraw": "Withdraw",
+    "send": N_("Send"),
+    "accept": N_("Accept the request"),
+    "reject": N_("Reject"),
+    "forward": N_("Forward"),
+    "split": N_("Split"),
+    "allocate": N_("Allocate to a handler"),
+    "propose-date": N_("Propose another reply date"),
+    "answer": N_("Send the answer"),
+    "request-info": N_("Ask for more information"),
+    "accept-answer": N_("Accept the answer"),
+    "close": N_("Close"),
+    "withdraw": N_("Withdraw"),
 }
 
 

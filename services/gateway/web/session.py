@@ -8,21 +8,40 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.gateway.deps import SESSION_COOKIE
+from services.gateway.deps import SESSION_COOKIE, signed_in_redirect
+from services.gateway.ratelimit import SignInLimited, check_sign_in
 from services.gateway.repository import SignInRepository
-from services.gateway.service import InvalidCredentials, SignInLocked, sign_in, sign_out
+from services.gateway.service import (
+    InvalidCredentials,
+    SignInLocked,
+    authenticate,
+    sign_in,
+    sign_out,
+)
 from services.gateway.web.core import (
     LANGUAGE_COOKIE,
     LANGUAGES,
     LOGIN_CSRF_COOKIE,
+    N_,
+    CsrfFailed,
     CsrfFormDep,
     WebCallerDep,
     _gettext,
+    reader_language,
     render,
+    use_language,
 )
 from shared.web import SessionDep
 
 router = APIRouter(include_in_schema=False)
+# Why a sign-in through the identity provider ended back on the login page.
+OIDC_ERRORS = {
+    "unavailable": N_("The identity provider does not answer. Please try again later."),
+    "refused": N_("The identity provider did not sign you in."),
+    "state": N_("The sign-in took too long or was started elsewhere. Please try again."),
+    "invalid": N_("The identity provider's answer could not be verified."),
+    "unknown": N_("You are not a user of IMI, or your account is not active."),
+}
 
 
 def safe_next(value: Any) -> str:
@@ -44,6 +63,7 @@ def _login_page(
 ) -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     settings = request.app.state.settings
+    use_language(reader_language(request))
     response = render(
         request,
         "login.html",
@@ -53,19 +73,10 @@ def _login_page(
             "error": error,
             "username": username,
             "expired": expired,
-            "oidc_name": getattr(settings, "oidc_provider_name", None)
-            if getattr(settings, "oidc_issuer", None)
-            else None,
+            "oidc_name": settings.oidc_provider_name if settings.oidc_issuer else None,
+            "oidc_error": OIDC_ERRORS.get(str(request.query_params.get("oidc_error"))),
         },
         status_code=status_code,
-    )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=settings.secure_cookies,
-        path="/login",
     )
     return response
 
@@ -77,6 +88,7 @@ async def login_form(request: Request, next: str = "/", expired: str = "") -> Re
 
 @router.post("/login")
 async def login(request: Request, session: SessionDep) -> Response:
+    use_language(reader_language(request))
     form = await request.form()
     next_path = safe_next(form.get("next"))
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
@@ -91,6 +103,10 @@ async def login(request: Request, session: SessionDep) -> Response:
     username = str(form.get("username") or "")
     settings = request.app.state.settings
     try:
+        check_sign_in(
+            request.app.state.signin_buckets,
+            request.client.host if request.client else "unknown",
+        )
         token, record = await sign_in(
             SignInRepository(session),
             request.app.state.upstreams,
@@ -108,7 +124,7 @@ async def login(request: Request, session: SessionDep) -> Response:
             error=_gettext("Wrong user name or password."),
             status_code=401,
         )
-    except SignInLocked:
+    except (SignInLocked, SignInLimited):
         return _login_page(
             request,
             next_path=next_path,
@@ -116,16 +132,8 @@ async def login(request: Request, session: SessionDep) -> Response:
             error=_gettext("Too many failed attempts: sign-in is locked for a while."),
             status_code=429,
         )
-    response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.web_session_minutes * 60,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    response = signed_in_redirect(next_path, token, settings)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
 
@@ -142,9 +150,18 @@ async def logout(
 
 
 @router.post("/language")
-async def pick_language(request: Request) -> Response:
-    """The reader's choice of language, kept in a cookie (works signed in or not)."""
+async def pick_language(request: Request, session: SessionDep) -> Response:
+    """The reader's choice of language, kept in a cookie (works signed in or not).
+
+    The form carries the session's CSRF token when signed in, the pre-session one otherwise.
+    """
     form = await request.form()
+    given = form.get("csrf_token")
+    token = request.cookies.get(SESSION_COOKIE)
+    record = await authenticate(SignInRepository(session), token) if token else None
+    expected = record.csrf_token if record is not None else request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not expected or not isinstance(given, str) or not secrets.compare_digest(given, expected):
+        raise CsrfFailed()
     language = str(form.get("language") or "")
     response = RedirectResponse(safe_next(form.get("back")), status_code=303)
     if language in LANGUAGES:

@@ -10,18 +10,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.gateway.web.charts import Series, bar_chart, data_table
-from services.gateway.web.core import WebCallerDep, call, problem_message, render
+from services.gateway.web.core import N_, WebCallerDep, call, problem_message, render
 
 router = APIRouter()
 
 COUNTRY = re.compile(r"^[a-z]{2}$")
 # Indicator key, its label (translated in the template) and its unit.
 INDICATORS = (
-    ("requests_sent", "Requests sent", ""),
-    ("accepted_within_deadline_share", "Share accepted within the deadline", "%"),
-    ("average_reply_days", "Average reply time (days)", ""),
-    ("answered_by_agreed_date_share", "Share answered by the agreed date", "%"),
-    ("negative_rating_share", "Share of negative ratings", "%"),
+    ("requests_sent", N_("Requests sent"), ""),
+    ("accepted_within_deadline_share", N_("Share accepted within the deadline"), "%"),
+    ("average_reply_days", N_("Average reply time (days)"), ""),
+    ("answered_by_agreed_date_share", N_("Share answered by the agreed date"), "%"),
+    ("negative_rating_share", N_("Share of negative ratings"), "%"),
 )
 
 
@@ -36,7 +36,7 @@ def filters(
         if COUNTRY.match(country):
             params["country"] = country
         else:
-            errors["country"] = "A country is a two-letter code."
+            errors["country"] = N_("A country is a two-letter code.")
     if area.strip():
         params["area"] = area.strip()
     for name, value in (("from", period_from), ("to", period_to)):
@@ -44,7 +44,7 @@ def filters(
             try:
                 params[name] = date.fromisoformat(value.strip()).isoformat()
             except ValueError:
-                errors[name] = "A date is written YYYY-MM-DD."
+                errors[name] = N_("A date is written YYYY-MM-DD.")
     return params, errors
 
 

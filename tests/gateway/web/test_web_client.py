@@ -73,14 +73,30 @@ class TestSignIn:
 class TestLanguage:
     def test_the_browser_language_is_the_default_and_the_picker_wins(self, stack: Stack) -> None:
         client = sign_in(stack, "pt-officer", language="de-DE,de;q=0.9")
-        assert client.get("/").headers["content-language"] == "de"
         page = client.get("/")
-        client.post("/language", data={"language": "el", "back": "/"})
+        assert page.headers["content-language"] == "de"
+        token = csrf_of(page.text)
+        client.post("/language", data={"csrf_token": token, "language": "el", "back": "/"})
         assert client.get("/").headers["content-language"] == "el"
         assert '<html lang="el">' in client.get("/").text
-        client.post("/language", data={"language": "klingon", "back": "/"})
+        client.post("/language", data={"csrf_token": token, "language": "klingon", "back": "/"})
         assert client.get("/").headers["content-language"] == "el"  # an unknown one is ignored
-        assert page.status_code == 200
+
+    def test_the_picker_without_its_csrf_token_changes_nothing(self, stack: Stack) -> None:
+        client = sign_in(stack, "pt-officer", language="pt")
+        refused = client.post("/language", data={"language": "el", "back": "/"})
+        assert refused.status_code == 403
+        assert client.get("/").headers["content-language"] == "pt"
+
+    def test_signed_out_the_picker_takes_the_pre_session_token(self, stack: Stack) -> None:
+        client = web_client(stack)
+        page = client.get("/login")
+        done = client.post(
+            "/language", data={"csrf_token": csrf_of(page.text), "language": "fi", "back": "/login"}
+        )
+        assert done.status_code == 303
+        assert done.headers["location"] == "/login"
+        assert client.get("/login").headers["content-language"] == "fi"
 
 
 class TestDirectory:
