@@ -3,9 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+AXE_VERSION := $(shell sed -n 's/.*"axe-core": "\(.*\)".*/\1/p' package.json)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format typecheck migration messages bench clean
+.PHONY: install run test test-deps lint format typecheck migration messages bench clean
 
 install: $(STAMP)
 
@@ -19,8 +20,13 @@ $(STAMP): pyproject.toml requirements.lock
 run: install
 	$(BIN)/python deploy/local.py
 
-test: install lint
+test: install lint test-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# What the browser tests need beside Python: Debian's chromium, axe-core from npm.
+test-deps:
+	@deploy/system-packages.sh
+	@test -f node_modules/axe-core/package.json && grep -q '"version": "$(AXE_VERSION)"' node_modules/axe-core/package.json || npm ci --no-audit --no-fund --silent
 
 lint: install
 	$(BIN)/ruff check .

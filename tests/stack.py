@@ -18,6 +18,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
 
 import httpx
 
@@ -61,6 +63,24 @@ class Stack:
         if language:
             headers["accept-language"] = language
         return httpx.Client(base_url=f"{self.gateway}/api/v1", headers=headers, timeout=30)
+
+    def draft_request(self, requester: str, responder: str) -> dict[str, Any]:
+        """A draft diploma request of ``requester``'s authority to ``responder``'s, by the API."""
+        with self.api(responder) as api:
+            responding = api.get("/me").json()["authority_id"]
+        with self.api(requester) as api:
+            draft = api.post(
+                "/requests",
+                json={
+                    "procedure": "pq_establishment",
+                    "responding_authority_id": responding,
+                    "items": [{"question": "pq_diploma_authentic"}],
+                    "requested_reply_date": (date.today() + timedelta(days=14)).isoformat(),
+                },
+            )
+        assert draft.status_code == 201, draft.text
+        found: dict[str, Any] = draft.json()
+        return found
 
 
 def _pump(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:

@@ -185,7 +185,6 @@ def _version(client: httpx.Client, url: str) -> str:
 
 class TestLiveUpdates:
     def test_a_new_request_reaches_the_responding_authority_stream(self, stack: Stack) -> None:
-        germany = authority_of(stack, "de-officer")
         de = sign_in(stack, "de-officer")
         received: list[dict[str, Any]] = []
         ready = threading.Event()
@@ -205,16 +204,8 @@ class TestLiveUpdates:
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
         assert ready.wait(20)
+        draft = stack.draft_request("pt-officer", "de-officer")
         with stack.api("pt-officer") as pt:
-            draft = pt.post(
-                "/requests",
-                json={
-                    "procedure": "pq_establishment",
-                    "responding_authority_id": germany,
-                    "items": [{"question": "pq_diploma_authentic"}],
-                    "requested_reply_date": (date.today() + timedelta(days=14)).isoformat(),
-                },
-            ).json()
             pt.post(f"/requests/{draft['id']}/send", headers={"if-match": f'"{draft["version"]}"'})
         listener.join(30)
         assert received, "no live notice arrived"
