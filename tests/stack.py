@@ -57,9 +57,11 @@ class Stack:
         token: str = response.json()["access_token"]
         return token
 
-    def api(self, username: str, *, language: str | None = None) -> httpx.Client:
+    def api(
+        self, username: str, *, language: str | None = None, password: str = DEMO_PASSWORD
+    ) -> httpx.Client:
         """An API client signed in as ``username`` (bearer token), base URL /api/v1."""
-        headers = {"authorization": f"Bearer {self.token(username)}"}
+        headers = {"authorization": f"Bearer {self.token(username, password)}"}
         if language:
             headers["accept-language"] = language
         return httpx.Client(base_url=f"{self.gateway}/api/v1", headers=headers, timeout=30)

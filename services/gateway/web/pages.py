@@ -33,7 +33,7 @@ STATES = {
     "rejected": N_("Rejected"),
     "forwarded": N_("Forwarded"),
     "answered": N_("Answered"),
-    "info_requested": N_("More information requested"),
+    "information_requested": N_("More information requested"),
     "answer_accepted": N_("Answer accepted"),
     "closed": N_("Closed"),
     "withdrawn": N_("Withdrawn"),
