@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,13 +135,60 @@ async def open_session(
     return token, record
 
 
+class SessionCache:
+    """Live sessions looked up in the last ``ttl`` seconds: a busy client costs no query a call.
+
+    Per gateway process: a sign-out here takes effect here at once; on another replica of the
+    gateway within ``ttl`` seconds. An expired session is never served from it.
+    """
+
+    def __init__(self, ttl: float = 5.0, max_entries: int = 50_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, SignInSession]] = {}
+
+    def get(self, key: str, now: datetime) -> SignInSession | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        seen, record = found
+        if time.monotonic() - seen > self.ttl or record.expires_at <= now:
+            self._entries.pop(key, None)
+            return None
+        return record
+
+    def put(self, key: str, record: SignInSession) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic(), record)
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+
+SESSIONS = SessionCache()
+
+
 async def authenticate(
     repository: SignInRepository, token: str, now: datetime | None = None
 ) -> SignInSession | None:
-    return await repository.live_session(token_hash(token), now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    key = token_hash(token)
+    if (cached := SESSIONS.get(key, now)) is not None:
+        return cached
+    record = await repository.live_session(key, now)
+    if record is None:
+        return None
+    # A transient copy: the loaded instance expires with its database session (a rollback
+    # expires everything), the copy is plain values that later requests can read.
+    columns = SignInSession.__table__.columns
+    snapshot = SignInSession(**{column.key: getattr(record, column.key) for column in columns})
+    SESSIONS.put(key, snapshot)
+    return snapshot
 
 
 async def sign_out(repository: SignInRepository, token: str) -> None:
+    SESSIONS.drop(token_hash(token))
     await repository.revoke(token_hash(token), datetime.now(UTC))
 
 
