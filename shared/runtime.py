@@ -211,5 +211,6 @@ def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> N
         log_config=None,
         access_log=False,
         loop="uvloop",
+        http="httptools",
         timeout_graceful_shutdown=10,
     )

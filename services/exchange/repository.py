@@ -336,21 +336,35 @@ class ViewParts:
     data_subject_fields: list[str] | None  # None: no data subject part
 
 
+# Built once: the row's values travel as parameters, so each call skips building and keying a
+# statement of some thirty columns (the hot path of every transition).
+_INSERT_REQUEST = requests.insert()
+_UPDATE_REQUEST = update(requests).where(requests.c.id == bindparam("b_request_id"))
+_GET_REQUEST = select(requests).where(requests.c.id == bindparam("b_request_id"))
+_GET_REQUEST_FOR_UPDATE = _GET_REQUEST.with_for_update()
+# What a profile needs (not the titles in every language).
+_AUTHORITY_PROFILES = select(
+    authorities.c.id,
+    authorities.c.country,
+    authorities.c.region,
+    authorities.c.status,
+    authorities.c.competences,
+    authorities.c.languages,
+).where(authorities.c.id.in_(bindparam("b_ids", expanding=True)))
+
+
 class RequestRepository(Repository):
     async def insert(self, values: Mapping[str, Any]) -> None:
-        await self.session.execute(requests.insert().values(**values))
+        await self.session.execute(_INSERT_REQUEST, dict(values))
 
     async def update(self, values: Mapping[str, Any]) -> None:
         changes = {k: v for k, v in values.items() if k not in ("id", "created_at", "created_by")}
-        await self.session.execute(
-            update(requests).where(requests.c.id == values["id"]).values(**changes)
-        )
+        await self.session.execute(_UPDATE_REQUEST, {"b_request_id": values["id"], **changes})
 
     async def get(self, request_id: uuid.UUID, *, lock: bool = False) -> InformationRequest | None:
-        statement = select(requests).where(requests.c.id == request_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).mappings().first()
+        statement = _GET_REQUEST_FOR_UPDATE if lock else _GET_REQUEST
+        result = await self.session.execute(statement, {"b_request_id": request_id})
+        row = result.mappings().first()
         return request_from_row(row) if row is not None else None
 
     async def add_history(self, request_id: uuid.UUID, entries: Sequence[HistoryEntry]) -> None:
@@ -799,6 +813,7 @@ class ProjectionRepository(Repository):
             "competences": competences,
             "version": snapshot.version,
         }
+        self.session.info.pop("exchange_authority_profiles", None)
         statement = pg_insert(authorities).values(**values)
         await self.session.execute(
             statement.on_conflict_do_update(
@@ -863,11 +878,17 @@ class ProjectionRepository(Repository):
         )
 
     async def authorities(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, AuthorityProfile]:
+        """Profiles by id; each is read once per transaction (a use case asks more than once)."""
+        known: dict[uuid.UUID, AuthorityProfile | None] = self.session.info.setdefault(
+            "exchange_authority_profiles", {}
+        )
         wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return {}
-        rows = await self.session.execute(select(authorities).where(authorities.c.id.in_(wanted)))
-        return {r["id"]: authority_profile(r) for r in rows.mappings()}
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            rows = await self.session.execute(_AUTHORITY_PROFILES, {"b_ids": missing})
+            found = {r["id"]: authority_profile(r) for r in rows.mappings()}
+            known.update({i: found.get(i) for i in missing})
+        return {i: profile for i in wanted if (profile := known[i]) is not None}
 
     async def authority(self, authority_id: uuid.UUID) -> AuthorityProfile | None:
         return (await self.authorities([authority_id])).get(authority_id)

@@ -743,6 +743,10 @@ async def create_draft(
     now = desk.clock()
     catalogue = await desk.catalogues.get(session, body.catalogue_version, "body.catalogue_version")
     procedure = catalogue.rules.request_procedure(body.procedure, "body.procedure")
+    if actor.authority_id is not None:  # both profiles in one read
+        await ProjectionRepository(session).authorities(
+            [actor.authority_id, body.responding_authority_id]
+        )
     requesting = await _requesting_authority(session, actor)
     responding = await ProjectionRepository(session).authority(body.responding_authority_id)
     outcome = domain.new_draft(
@@ -858,7 +862,11 @@ async def send_request(
     request = await _for_action(session, actor, request_id, expected_version)
     now = desk.clock()
     outcome = domain.send(actor, request, now, desk.deadlines)
-    responding = await ProjectionRepository(session).authority(request.responding.id)
+    # Both sides' profiles in one read: the national systems' copies need them as well.
+    profiles = await ProjectionRepository(session).authorities(
+        [request.responding.id, request.requesting.id]
+    )
+    responding = profiles.get(request.responding.id)
     view = await _finish(session, desk, actor, outcome, now, language)
     await _request_translations(
         session, desk, outcome.request, _free_texts(outcome.request), responding
