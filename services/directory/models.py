@@ -149,6 +149,9 @@ class AuthorityText(_SearchRow, Base):
         Index("ix_authority_text_names", "names", postgresql_using="gin"),
         Index("ix_authority_text_descriptions", "descriptions", postgresql_using="gin"),
         Index("ix_authority_text_keywords", "keywords", postgresql_using="gin"),
+        # Bitmap partners of the GIN matches for a search within a country or at a level.
+        Index("ix_authority_text_country", "country"),
+        Index("ix_authority_text_level", "level"),
     )
 
     names: Mapped[Any] = mapped_column(TSVECTOR, nullable=False)

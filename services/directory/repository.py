@@ -345,6 +345,12 @@ class AuthorityRepository(Repository):
                     "(s.breadth, s.sort_name, s.authority_id)"
                     " > (:after_breadth, :after_name, :after_id)"
                 )
+        if "s.country = :country" not in filters:
+            # Across countries the planner walks the rank index in order and rechecks row
+            # after row (all of them when the filters together are rare); ordering by an
+            # expression leaves it the bitmap scans and a top-N sort, faster in each case
+            # measured over 100,000 authorities. Within a country the index walk is short.
+            order = order.replace("s.breadth", "s.breadth + 0", 1)
         rows = await self.session.execute(
             text(
                 f"SELECT s.authority_id, {outside}, s.breadth, s.sort_name FROM {table} AS s"
