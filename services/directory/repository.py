@@ -244,6 +244,7 @@ class AuthorityRepository(Repository):
     async def analyze(self) -> None:
         await self.session.execute(text("ANALYZE authorities"))
         await self.session.execute(text("ANALYZE authority_search"))
+        await self.session.execute(text("ANALYZE authority_text"))
         await self.session.execute(text("ANALYZE users"))
 
     async def add_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
