@@ -1059,18 +1059,15 @@ async def verify_credentials(
     An unknown user costs the same verification as a known one; an inactive user or a user of a
     deactivated authority cannot sign in. A hash made with weaker parameters is renewed.
     """
-    if RoleName.GATEWAY not in actor.role_names:
-        raise NotFound("no such resource")
     users = UserRepository(session)
-    row = await users.by_username(username.strip().lower()) if len(username) <= 64 else None
+    row = await _signing_in(users, actor, username)
     if row is None:
         await passwords.verify_unknown(password)
         raise InvalidCredentials("the user name or the password is wrong")
     if not await passwords.verify(row.password_hash, password):
         raise InvalidCredentials("the user name or the password is wrong")
-    authority_row = await AuthorityRepository(session).get(row.authority_id)
-    assert authority_row is not None
-    if not row.active or authority_row.status == AuthorityStatus.DEACTIVATED.value:
+    authority_row = await _active_authority(session, row)
+    if authority_row is None:
         raise InvalidCredentials("the user name or the password is wrong")
     if passwords.needs_rehash(row.password_hash):
         await users.set_password_hash(row.id, await passwords.hash(password))
@@ -1085,22 +1082,28 @@ async def federated_user(
     The gateway has verified the provider's signed ID token; the directory still decides who the
     user is, and an inactive user or a user of a deactivated authority cannot sign in.
     """
-    if RoleName.GATEWAY not in actor.role_names:
-        raise NotFound("no such resource")
-    row = (
-        await UserRepository(session).by_username(username.strip().lower())
-        if len(username) <= 64
-        else None
-    )
-    authority_row = await AuthorityRepository(session).get(row.authority_id) if row else None
-    if (
-        row is None
-        or authority_row is None
-        or not row.active
-        or authority_row.status == AuthorityStatus.DEACTIVATED.value
-    ):
+    row = await _signing_in(UserRepository(session), actor, username)
+    authority_row = await _active_authority(session, row) if row is not None else None
+    if row is None or authority_row is None:
         raise InvalidCredentials("no active user of this name")
     return user_snapshot(row), authority_snapshot(authority_row)
+
+
+async def _signing_in(users: UserRepository, actor: Identity, username: str) -> Any:
+    """The user row of a sign-in (for the gateway only), or None."""
+    if RoleName.GATEWAY not in actor.role_names:
+        raise NotFound("no such resource")
+    return await users.by_username(username.strip().lower()) if len(username) <= 64 else None
+
+
+async def _active_authority(session: AsyncSession, row: Any) -> Any:
+    """The user's authority when the user may sign in: active, of an authority not
+    deactivated; else None."""
+    authority_row = await AuthorityRepository(session).get(row.authority_id)
+    assert authority_row is not None
+    if not row.active or authority_row.status == AuthorityStatus.DEACTIVATED.value:
+        return None
+    return authority_row
 
 
 # --- idempotent creation ---------------------------------------------------------------------

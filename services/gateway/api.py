@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from services.gateway.deps import CallerDep, SessionDep, SettingsDep, UpstreamsDep, presented_token
+from services.gateway.deps import (
+    CallerDep,
+    SessionDep,
+    SettingsDep,
+    UpstreamsDep,
+    client_address,
+    presented_token,
+)
 from services.gateway.domain import owner_of
 from services.gateway.ratelimit import check_sign_in
 from services.gateway.repository import SignInRepository
@@ -16,10 +23,6 @@ from services.gateway.service import sign_in, sign_out
 from shared.problems import NotFound
 
 router = APIRouter(prefix="/api/v1")
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.post("/auth/token", tags=["sign-in"])

@@ -30,6 +30,10 @@ def _upstreams(request: Request) -> Upstreams:
     return upstreams
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def signed_in_redirect(target: str, token: str, settings: GatewaySettings) -> RedirectResponse:
     """The browser sent on to ``target`` with its new web session cookie."""
     response = RedirectResponse(target, status_code=303)

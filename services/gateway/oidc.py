@@ -35,10 +35,11 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
-from services.gateway.deps import signed_in_redirect
+from services.gateway.deps import client_address, signed_in_redirect
 from services.gateway.repository import SignInRepository
 from services.gateway.service import InvalidCredentials, sign_in_federated
 from services.gateway.settings import GatewaySettings
+from services.gateway.web.session import safe_next
 from shared.web import SessionDep
 
 log = structlog.get_logger(__name__)
@@ -188,8 +189,6 @@ def _back_to_login(message: str) -> Response:
 
 @router.get("/login/oidc")
 async def oidc_start(request: Request, next: str = "/") -> Response:
-    from services.gateway.web.session import safe_next
-
     client = _client(request)
     if client is None:
         return RedirectResponse("/login", status_code=303)
@@ -249,14 +248,13 @@ async def oidc_callback(
     except OidcFailed as exc:
         log.warning("oidc.failed", reason=str(exc))
         return _back_to_login("invalid")
-    client_host = request.client.host if request.client else "unknown"
     try:
         token, _ = await sign_in_federated(
             SignInRepository(session),
             request.app.state.upstreams,
             settings,
             username=username,
-            client=client_host,
+            client=client_address(request),
             kind="web",
         )
     except InvalidCredentials:

@@ -164,10 +164,16 @@ async def _web_caller(request: Request, session: SessionDep) -> WebCaller:
 WebCallerDep = Annotated[WebCaller, Depends(_web_caller)]
 
 
+def csrf_matches(given: object, expected: str | None) -> bool:
+    """The posted token is the one expected (compared in constant time)."""
+    if not expected or not isinstance(given, str):
+        return False
+    return secrets.compare_digest(given, expected)
+
+
 async def _csrf_form(request: Request, caller: WebCallerDep) -> FormData:
     form = await request.form()
-    given = form.get("csrf_token")
-    if not isinstance(given, str) or not secrets.compare_digest(given, caller.csrf_token):
+    if not csrf_matches(form.get("csrf_token"), caller.csrf_token):
         raise CsrfFailed()
     return form
 
@@ -189,13 +195,8 @@ def render(
     # Signed out, the forms (sign-in, language) carry a pre-session token kept in a cookie.
     presession = None
     if caller is None:
-        presession = (
-            values.pop("csrf_token", "")
-            or request.cookies.get(LOGIN_CSRF_COOKIE)
-            or secrets.token_urlsafe(24)
-        )
+        presession = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     csrf_token = caller.csrf_token if caller else presession
-    values.pop("csrf_token", None)
     token = _translations.set(translations(language))
     try:
         html = environment.get_template(template).render(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.gateway.deps import SESSION_COOKIE, signed_in_redirect
+from services.gateway.deps import SESSION_COOKIE, client_address, signed_in_redirect
 from services.gateway.ratelimit import SignInLimited, check_sign_in
 from services.gateway.repository import SignInRepository
 from services.gateway.service import (
@@ -27,6 +26,7 @@ from services.gateway.web.core import (
     CsrfFormDep,
     WebCallerDep,
     _gettext,
+    csrf_matches,
     reader_language,
     render,
     use_language,
@@ -61,14 +61,11 @@ def _login_page(
     expired: bool = False,
     status_code: int = 200,
 ) -> Response:
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     settings = request.app.state.settings
-    use_language(reader_language(request))
-    response = render(
+    return render(
         request,
         "login.html",
         {
-            "csrf_token": token,
             "next": next_path,
             "error": error,
             "username": username,
@@ -78,7 +75,6 @@ def _login_page(
         },
         status_code=status_code,
     )
-    return response
 
 
 @router.get("/login")
@@ -91,9 +87,7 @@ async def login(request: Request, session: SessionDep) -> Response:
     use_language(reader_language(request))
     form = await request.form()
     next_path = safe_next(form.get("next"))
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    given = form.get("csrf_token")
-    if not expected or not isinstance(given, str) or not secrets.compare_digest(given, expected):
+    if not csrf_matches(form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return _login_page(
             request,
             next_path=next_path,
@@ -103,17 +97,14 @@ async def login(request: Request, session: SessionDep) -> Response:
     username = str(form.get("username") or "")
     settings = request.app.state.settings
     try:
-        check_sign_in(
-            request.app.state.signin_buckets,
-            request.client.host if request.client else "unknown",
-        )
+        check_sign_in(request.app.state.signin_buckets, client_address(request))
         token, record = await sign_in(
             SignInRepository(session),
             request.app.state.upstreams,
             settings,
             username=username,
             password=str(form.get("password") or ""),
-            client=request.client.host if request.client else "unknown",
+            client=client_address(request),
             kind="web",
         )
     except InvalidCredentials:
@@ -156,11 +147,10 @@ async def pick_language(request: Request, session: SessionDep) -> Response:
     The form carries the session's CSRF token when signed in, the pre-session one otherwise.
     """
     form = await request.form()
-    given = form.get("csrf_token")
     token = request.cookies.get(SESSION_COOKIE)
     record = await authenticate(SignInRepository(session), token) if token else None
     expected = record.csrf_token if record is not None else request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not expected or not isinstance(given, str) or not secrets.compare_digest(given, expected):
+    if not csrf_matches(form.get("csrf_token"), expected):
         raise CsrfFailed()
     language = str(form.get("language") or "")
     response = RedirectResponse(safe_next(form.get("back")), status_code=303)
