@@ -143,7 +143,7 @@ async def _service_documents(upstreams: Upstreams) -> dict[str, dict[str, Any]]:
     async def one(service: str) -> dict[str, Any] | None:
         url = f"{upstreams.settings.upstream(service)}/openapi.json"
         try:
-            response = await upstreams.clients[service].get(url, timeout=5)
+            response = await upstreams.client.get(url, timeout=5)
         except httpx.TransportError:
             log.warning("openapi of a service not reachable", service=service)
             return None

@@ -22,9 +22,11 @@ from shared.problems import DomainError
 GATEWAY_IDENTITY = Identity(
     user_id=uuid.UUID(int=0), username="imi-gateway", roles=(Role(name=RoleName.GATEWAY),)
 )
-SERVICES = ("directory", "exchange", "alerts", "translation", "repository")
-CONNECTIONS_PER_SERVICE = 32
+# Connections kept open: under load, closing and reopening connections to the services costs
+# more than the calls themselves.
+CONNECTIONS = 100
 FORWARDING_CONNECTIONS = 256
+FORWARDING_CONNECTIONS_PER_SERVICE = 64
 FORWARDED_REQUEST_HEADERS = (
     "accept",
     "accept-language",
@@ -56,18 +58,11 @@ class Upstreams:
     def __init__(self, settings: GatewaySettings, signer: IdentitySigner) -> None:
         self.settings = settings
         self.signer = signer
-        # One pool per service: httpcore's pool does work in proportion to its connections on
-        # every call, so small pools, each kept alive whole, cost the least under load.
-        self.clients = {
-            service: httpx.AsyncClient(
-                timeout=settings.upstream_timeout_seconds,
-                limits=httpx.Limits(
-                    max_connections=CONNECTIONS_PER_SERVICE,
-                    max_keepalive_connections=CONNECTIONS_PER_SERVICE,
-                ),
-            )
-            for service in SERVICES
-        }
+        # The pages' and sign-in's calls; the API's forwarding goes through ``_forwarding``.
+        self.client = httpx.AsyncClient(
+            timeout=settings.upstream_timeout_seconds,
+            limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS),
+        )
         self._forwarding: aiohttp.ClientSession | None = None
 
     def headers(self, identity: Identity, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -92,7 +87,7 @@ class Upstreams:
     ) -> httpx.Response:
         url = f"{self.settings.upstream(service)}/v1/{path.lstrip('/')}"
         try:
-            return await self.clients[service].request(
+            return await self.client.request(
                 method, url, json=json, params=params, headers=self.headers(identity, headers)
             )
         except httpx.TransportError as exc:
@@ -104,7 +99,7 @@ class Upstreams:
         if self._forwarding is None or self._forwarding.closed:
             self._forwarding = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=FORWARDING_CONNECTIONS, limit_per_host=CONNECTIONS_PER_SERVICE * 2
+                    limit=FORWARDING_CONNECTIONS, limit_per_host=FORWARDING_CONNECTIONS_PER_SERVICE
                 ),
                 timeout=aiohttp.ClientTimeout(total=self.settings.upstream_timeout_seconds),
                 auto_decompress=False,
@@ -148,8 +143,7 @@ class Upstreams:
         )
 
     async def aclose(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
+        await self.client.aclose()
         if self._forwarding is not None:
             await self._forwarding.close()
 

@@ -226,7 +226,7 @@ async def request_create(request: Request, caller: WebCallerDep, form: CsrfFormD
     upload = form.get("attachment")
     if isinstance(upload, UploadFile) and upload.filename:
         content = await upload.read()
-        attached = await request.app.state.upstreams.clients["exchange"].post(
+        attached = await request.app.state.upstreams.client.post(
             f"{request.app.state.settings.upstream('exchange')}/v1/requests/{draft['id']}/attachments",
             files={
                 "file": (
