@@ -125,6 +125,16 @@ def unaccented(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+KINDS = (
+    "one word, reader's language, country",
+    "word + district, across languages",
+    "district alone, across languages",
+    "two words unaccented, country",
+    "district + word, another reader",
+    "one word, reader's language",
+)
+
+
 def mixed_queries(count: int, rng: random.Random) -> list[dict[str, Any]]:
     """(params, reader) pairs: each kind of query a reader makes, in eight languages."""
     queries: list[dict[str, Any]] = []
@@ -147,7 +157,7 @@ def mixed_queries(count: int, rng: random.Random) -> list[dict[str, Any]]:
             params = {"q": f"{district} {word}", "lang": rng.choice(LANGUAGES)}
         else:
             params = {"q": word, "lang": lang, "across": "false"}
-        queries.append({"params": params, "reader": lang})
+        queries.append({"params": params, "reader": lang, "kind": KINDS[kind]})
     return queries
 
 
@@ -260,6 +270,11 @@ async def run(records: int, query_count: int) -> None:
             process.terminate()
             process.wait(timeout=20)
     search_p95 = percentile(search_times, 95) * 1000
+    by_kind = {
+        kind: [t for t, q in zip(search_times, queries, strict=True) if q["kind"] == kind]
+        for kind in KINDS
+    }
+    slowest = sorted(zip(search_times, queries, strict=True), key=lambda x: -x[0])[:8]
     report(
         f"repository search over {total:,} records ({query_count} mixed queries, "
         f"{len(LANGUAGES)} languages, one client)",
@@ -269,6 +284,11 @@ async def run(records: int, query_count: int) -> None:
             (
                 "  queries with results",
                 f"{sum(1 for s in result_sizes if s) / len(result_sizes):.0%}",
+            ),
+            *((f"  {kind}", summary_ms(times)) for kind, times in by_kind.items()),
+            *(
+                (f"  slow: {elapsed * 1000:.0f} ms", f"{q['params']} reader {q['reader']}")
+                for elapsed, q in slowest
             ),
             ("baseline: GET .../records/{id}", summary_ms(lookup_times)),
             ("baseline: SQL primary-key lookup", summary_ms(sql_times)),

@@ -116,6 +116,15 @@ class RecordRow(Base):
     updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
 
 
+class RecordWordRow(Base):
+    """Every lexeme a record's document has held (kept by triggers on ``records``), so that
+    the start of a typed word can be looked up before it is searched as a prefix."""
+
+    __tablename__ = "record_words"
+
+    word: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
+
+
 class RecordHistoryRow(Base):
     """What changed in a record, version by version: the fields before and after."""
 

@@ -206,3 +206,66 @@ class TestFiltersRankingPages:
         response = await repo.get("pt-officer", PATH, q="companies", cursor=body["next_cursor"])
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "query.cursor"
+
+
+COPY_PATH = "/v1/repositories/registers_copy/records"
+
+
+def register(title: str, records: str) -> dict[str, Any]:
+    return {
+        "register_name": {"de": title},
+        "country": "de",
+        "keeping_authority": "Landesamt",
+        "records": {"de": records},
+    }
+
+
+async def found_in_copy(repo: RepositoryService, q: str) -> list[str]:
+    response = await repo.get("pt-officer", COPY_PATH, q=q, lang="de")
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+class TestTheStartOfAWord:
+    """A word being typed matches the words that start with it, looked up in the words the
+    records hold (``record_words``) and, when too many start so, searched as a prefix."""
+
+    async def test_the_start_of_a_word_finds_the_record(self, repo: RepositoryService) -> None:
+        created = await repo.create(
+            "de-coordinator", "registers_copy", register("Schornsteinfegerregister", "Bezirke")
+        )
+        assert await found_in_copy(repo, "Schornstein") == [created["id"]]
+        assert await found_in_copy(repo, "schornsteinfegerregister") == [created["id"]]
+        assert await found_in_copy(repo, "Schornsteinx") == []
+        compiled = await repo.fetch(
+            "SELECT repository_query(ARRAY['schornstein'], ARRAY['de'])::text"
+        )
+        assert "'schornsteinfegerregister'" in compiled[0][0]
+        assert ":*" not in compiled[0][0]
+
+    async def test_a_word_an_update_brings_is_found_by_its_start(
+        self, repo: RepositoryService
+    ) -> None:
+        created = await repo.create(
+            "de-coordinator", "registers_copy", register("Seeschiffsregister", "Schiffe")
+        )
+        assert await found_in_copy(repo, "Binnenschiff") == []
+        updated = await repo.patch(
+            "de-coordinator",
+            f"{COPY_PATH}/{created['id']}",
+            {"fields": {"register_name": {"de": "Binnenschiffsregister"}}},
+            **{"If-Match": '"1"'},
+        )
+        assert updated.status_code == 200, updated.text
+        assert await found_in_copy(repo, "Binnenschiff") == [created["id"]]
+        assert await found_in_copy(repo, "Seeschiff") == []
+
+    async def test_a_start_many_words_share_is_searched_as_a_prefix(
+        self, repo: RepositoryService
+    ) -> None:
+        words = " ".join(f"Flurstück{n}" for n in range(40))
+        created = await repo.create("de-coordinator", "registers_copy", register("Flurbuch", words))
+        compiled = await repo.fetch("SELECT repository_query(ARRAY['flurst'], ARRAY['de'])::text")
+        assert "'flurst':*" in compiled[0][0]
+        assert await found_in_copy(repo, "Flurst") == [created["id"]]
+        assert await found_in_copy(repo, "Flurstück17") == [created["id"]]
