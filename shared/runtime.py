@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ from shared.web import ObservabilityMiddleware, install_health_routes, install_p
 log = get_logger(__name__)
 # The longest any one shutdown step may take.
 STOP_STEP_SECONDS = 10.0
+# The collector's thresholds in a serving process. With CPython's default (a young collection
+# every 700 allocations) a service under load collected its oldest generation every second or
+# two, 120 to 180 ms each in the gateway: a p99 of its own for every call it was serving.
+GC_THRESHOLDS = (20_000, 10, 10)
 
 
 @dataclass(frozen=True)
@@ -200,12 +205,32 @@ class ServiceRuntime:
         return app
 
 
+def freeze_heap_after_startup(app: FastAPI) -> FastAPI:
+    """Once the app has started, everything made so far (modules, catalogues, templates,
+    pools) lives as long as the process: moved out of the collector's reach (``gc.freeze``), it
+    is not scanned again by every full collection; and young collections come less often
+    (``GC_THRESHOLDS``). For a serving process only: a test process starts many apps and would
+    keep the garbage of each."""
+    started = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with started(app) as state:
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
 def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> None:
     """Run one service process with uvicorn (``python -m services.<name>``)."""
     import uvicorn
 
     uvicorn.run(
-        app_factory(settings),
+        freeze_heap_after_startup(app_factory(settings)),
         host=settings.host,
         port=settings.port,
         log_config=None,
