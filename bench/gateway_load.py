@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import random
 import signal
@@ -34,13 +35,16 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import uvloop  # noqa: E402
 
@@ -53,7 +57,7 @@ from bench.common import (  # noqa: E402
     scratch_vhost,
 )
 from bench.http_client import Answer, Connection  # noqa: E402
-from shared.db import drop_database  # noqa: E402
+from shared.db import asyncpg_dsn, drop_database  # noqa: E402
 
 SERVICES = ["gateway", "directory", "exchange", "alerts", "translation", "repository"]
 COUNTRIES = (
@@ -111,6 +115,44 @@ def stop_network(process: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _queued_messages(vhost: str) -> int:
+    """Messages waiting in queues a service consumes (a national system's queue, with no
+    system attached in the bench, only fills)."""
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers"]
+        + ["messages", "consumers"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.splitlines()
+    rows = [line.split() for line in listed]
+    return sum(int(r[0]) for r in rows if len(r) == 2 and r[1].isdigit() and int(r[1]) > 0)
+
+
+async def settle(prefix: str, vhost: str, within: float = 180.0) -> float:
+    """Wait until every service's outbox is published and every consumed queue is empty: the
+    back-to-back phase leaves thousands of events behind it, and the paced phase measures a
+    network at its pace, not one still working off the previous run. Seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        pending = 0
+        for service in SERVICES:
+            connection = await asyncpg.connect(asyncpg_dsn(database_url(f"{prefix}_{service}")))
+            try:
+                pending += await connection.fetchval(
+                    "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                )
+            except asyncpg.UndefinedTableError:
+                pass
+            finally:
+                await connection.close()
+        if pending == 0 and await asyncio.to_thread(_queued_messages, vhost) == 0:
+            return time.monotonic() - started
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"the network did not settle within {within:.0f} s")
 
 
 async def sign_in(client: httpx.AsyncClient, username: str) -> str:
@@ -253,6 +295,17 @@ def line(latencies: list[float], duration: float, errors: int) -> str:
     )
 
 
+def kind_rows(
+    results: dict[str, list[tuple[float, bool]]], duration: float
+) -> list[tuple[str, str]]:
+    rows = []
+    for kind in WEIGHTS:
+        calls = results.get(kind, [])
+        errors = sum(not ok for _, ok in calls)
+        rows.append((f"  {kind}", line([e for e, _ in calls], duration, errors)))
+    return rows
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=100)
@@ -265,14 +318,22 @@ async def main() -> None:
     async with scratch_vhost("gateway") as amqp_url:
         process, ports = start_network(amqp_url, prefix)
         try:
-            await run(ports["gateway"], args.clients, args.duration, args.think)
+            vhost = unquote(urlsplit(amqp_url).path[1:])
+            settled = functools.partial(settle, prefix, vhost)
+            await run(ports["gateway"], args.clients, args.duration, args.think, settled)
         finally:
             stop_network(process)
             for service in SERVICES:
                 await drop_database(database_url(f"{prefix}_{service}"))
 
 
-async def run(port: int, clients: int, duration: float, think: float) -> None:
+async def run(
+    port: int,
+    clients: int,
+    duration: float,
+    think: float,
+    settled: Callable[[], Awaitable[float]],
+) -> None:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         officers = [f"{cc}-officer" for cc in COUNTRIES if cc != "de"]
         tokens = list(await asyncio.gather(*(sign_in(client, name) for name in officers)))
@@ -284,6 +345,7 @@ async def run(port: int, clients: int, duration: float, think: float) -> None:
     health, health_errors = await floor(port, "/healthz", tokens, clients, duration / 3)
     me_calls, me_errors = await floor(port, "/api/v1/me", tokens, clients, duration / 3)
     results = await mix(port, tokens, germany, clients, duration)
+    settling = await settled()
     paced = await mix(port, tokens, germany, clients, duration, think)
 
     every = [elapsed for calls in results.values() for elapsed, _ in calls]
@@ -293,14 +355,8 @@ async def run(port: int, clients: int, duration: float, think: float) -> None:
         (f"baseline GET /api/v1/me ({clients} clients)", line(me_calls, duration / 3, me_errors)),
         (f"mix, all calls ({clients} clients)", line(every, duration, failures)),
     ]
-    for kind in WEIGHTS:
-        calls = results.get(kind, [])
-        rows.append(
-            (
-                f"  {kind}",
-                line([e for e, _ in calls], duration, sum(not ok for _, ok in calls)),
-            )
-        )
+    rows += kind_rows(results, duration)
+    rows.append(("network settled (outboxes published, queues empty)", f"in {settling:.1f} s"))
     paced_every = [elapsed for calls in paced.values() for elapsed, _ in calls]
     paced_failures = sum(not ok for calls in paced.values() for _, ok in calls)
     rows.append(
@@ -309,6 +365,7 @@ async def run(port: int, clients: int, duration: float, think: float) -> None:
             line(paced_every, duration, paced_failures),
         )
     )
+    rows += kind_rows(paced, duration)
     p99 = percentile([v * 1000 for v in every], 99)
     paced_p99 = percentile([v * 1000 for v in paced_every], 99)
     rows.append(
