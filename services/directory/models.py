@@ -141,6 +141,21 @@ class AuthoritySearch(_SearchRow, Base):
     )
 
 
+class AuthorityKeywordRank(Base):
+    """Each keyword of each search row, in rank order within the keyword: the first page of a
+    keyword across every country is the first entries of its range. Kept by statement
+    triggers on ``authority_search`` (migration directory_0004)."""
+
+    __tablename__ = "authority_keyword_rank"
+    __table_args__ = (Index("ix_authority_keyword_rank_authority", "authority_id"),)
+
+    keyword: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    breadth: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sort_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    authority_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+
 class AuthorityText(_SearchRow, Base):
     """The same row with the words of its names, titles and descriptions (GIN only)."""
 

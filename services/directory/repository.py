@@ -300,17 +300,69 @@ class AuthorityRepository(Repository):
             condition = classes.condition(match)
             if condition is None:
                 continue
-            hits += await self._search_class(
-                match,
-                condition,
-                filters,
-                criteria.region_exact,
-                position if match == first else None,
-                {**params, "limit": limit - len(hits)},
+            page_position = position if match == first else None
+            page_params = {**params, "limit": limit - len(hits)}
+            keywords = (
+                _keywords_only(criteria, match) if filters == ["s.status = :status"] else None
             )
+            if keywords is not None:
+                hits += await self._by_keyword(
+                    match, keywords, page_position, page_params, excluded=criteria.keywords_exact
+                )
+            else:
+                hits += await self._search_class(
+                    match, condition, filters, criteria.region_exact, page_position, page_params
+                )
             if len(hits) >= limit:
                 break
         return hits[:limit]
+
+    async def _by_keyword(
+        self,
+        match: MatchClass,
+        keywords: Sequence[str],
+        position: Sequence[Any] | None,
+        params: dict[str, Any],
+        *,
+        excluded: Sequence[str],
+    ) -> list[SearchHit]:
+        """A class of keywords only, with no filter but the status: each keyword's first
+        entries in rank order (``authority_keyword_rank``), merged; an authority holding
+        several of the keywords counts once. Each keyword's own first ``limit`` are enough: the
+        page's authorities are each among the first of a keyword they hold. The partial class
+        leaves out the holders of an exact keyword (the class before it)."""
+        after = ""
+        if match is MatchClass.PARTIAL and excluded:
+            after = (
+                " AND NOT EXISTS (SELECT 1 FROM authority_keyword_rank AS x"
+                " WHERE x.authority_id = r.authority_id"
+                " AND x.keyword = ANY(CAST(:kw_excluded AS text[])))"
+            )
+            params["kw_excluded"] = list(excluded)
+        if position is not None:
+            after += (
+                " AND (r.breadth, r.sort_name, r.authority_id)"
+                " > (:after_breadth, :after_name, :after_id)"
+            )
+            params.update(
+                after_breadth=int(position[2]),
+                after_name=position[3],
+                after_id=uuid.UUID(position[4]),
+            )
+        rows = await self.session.execute(
+            text(
+                "SELECT p.authority_id, p.breadth, p.sort_name"
+                " FROM unnest(CAST(:keywords AS text[])) AS k(keyword)"
+                " CROSS JOIN LATERAL (SELECT r.authority_id, r.breadth, r.sort_name"
+                " FROM authority_keyword_rank AS r"
+                f" WHERE r.keyword = k.keyword AND r.status = :status{after}"
+                " ORDER BY r.breadth, r.sort_name, r.authority_id LIMIT :limit) AS p"
+                " GROUP BY p.authority_id, p.breadth, p.sort_name"
+                " ORDER BY p.breadth, p.sort_name, p.authority_id LIMIT :limit"
+            ),
+            {**params, "keywords": list(keywords)},
+        )
+        return [SearchHit(r[0], match, 0, int(r[1]), r[2]) for r in rows]
 
     async def _search_class(
         self,
@@ -376,6 +428,16 @@ class AuthorityRepository(Repository):
             {"words": list(words), "languages": list(languages)},
         )
         return [row[0] for row in rows]
+
+
+def _keywords_only(criteria: SearchCriteria, match: MatchClass) -> Sequence[str] | None:
+    """The keywords of a class that asks for keywords and nothing else (no procedure, no
+    area), so it can be answered from ``authority_keyword_rank``; None otherwise."""
+    if match is MatchClass.COMPETENCE:
+        return criteria.keywords_exact or None
+    if match is MatchClass.PARTIAL and not criteria.procedures and not criteria.areas:
+        return criteria.keywords_prefix or None
+    return None
 
 
 def _filters(criteria: SearchCriteria, params: dict[str, Any]) -> list[str]:

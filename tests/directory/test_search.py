@@ -8,7 +8,10 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from services.directory.domain import MatchClass
+from services.directory.repository import AuthorityRepository
 from services.directory.seed import demo_id
 from tests.directory.conftest import RunningDirectory
 
@@ -334,3 +337,86 @@ class TestBadQueries:
         )
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "query.cursor"
+
+
+class TestAKeywordAcrossCountries:
+    """A keyword with no filter but the status is answered from each keyword's entries in
+    rank order (``authority_keyword_rank``), kept by triggers on the search rows."""
+
+    async def test_the_first_pages_are_those_of_the_filtered_search_of_every_row(
+        self, directory: RunningDirectory, network: dict[str, dict[str, Any]]
+    ) -> None:
+        keywords = ["teacher", "nurse", "midwife", "childcare_worker"]
+        exact = "s.keywords && CAST(:kw_exact AS text[])"
+        cases = [
+            (MatchClass.COMPETENCE, chosen, [], exact)
+            for chosen in (keywords[:1], keywords[1:3], keywords)
+        ] + [
+            (
+                MatchClass.PARTIAL,
+                keywords,
+                excluded,
+                "s.keywords && CAST(:kw_prefix AS text[])"
+                + (f" AND NOT {exact}" if excluded else ""),
+            )
+            for excluded in ([], ["nurse"], ["teacher", "midwife"])
+        ]
+        async with directory.db.transaction() as session:
+            repository = AuthorityRepository(session)
+            for match, chosen, excluded, condition in cases:
+                params = {"status": "active", "limit": 3}
+                params.update(kw_exact=excluded or chosen, kw_prefix=chosen)
+                position = None
+                for _ in range(3):  # the first page, then the pages after it
+                    expected = await repository._search_class(
+                        match, condition, ["s.status = :status"], None, position, dict(params)
+                    )
+                    found = await repository._by_keyword(
+                        match, chosen, position, dict(params), excluded=excluded
+                    )
+                    assert found == expected, (match, chosen, excluded)
+                    if not expected:
+                        break
+                    position = expected[-1].position
+                assert position is not None
+
+    async def test_a_keyword_taken_away_or_a_deactivation_leaves_the_results(
+        self, directory: RunningDirectory, network: dict[str, dict[str, Any]]
+    ) -> None:
+        body = {
+            "official_name": f"Bergführerverband Tirol {uuid.uuid4().hex[:6]}",
+            "name_language": "de",
+            "country": "at",
+            "region": "AT-7",
+            "level": "regional",
+            "competences": [competence("professional_qualifications", [], ["mountain_guide"])],
+        }
+        created = await active_authority(directory, body)
+
+        async def across() -> list[str]:
+            return ids(await search(directory, "en", q="mountain guide", limit=100))
+
+        assert created["id"] in await across()
+        changed = await directory.client.patch(
+            f"/v1/authorities/{created['id']}",
+            json={"competences": [competence("professional_qualifications", [], ["teacher"])]},
+            headers={**directory.headers("at-coordinator"), "If-Match": '"3"'},
+        )
+        assert changed.status_code == 200, changed.text
+        assert created["id"] not in await across()
+        assert created["id"] in ids(await search(directory, "en", q="teacher", limit=100))
+        deactivated = await directory.client.post(
+            f"/v1/authorities/{created['id']}/deactivate",
+            headers={**directory.headers("at-coordinator"), "If-Match": '"4"'},
+        )
+        assert deactivated.status_code == 200, deactivated.text
+        assert created["id"] not in ids(await search(directory, "en", q="teacher", limit=100))
+        rows = await directory.db.engine.connect()
+        try:
+            held = await rows.execute(
+                text("SELECT keyword, status FROM authority_keyword_rank WHERE authority_id = :id"),
+                {"id": uuid.UUID(created["id"])},
+            )
+            assert [tuple(r) for r in held] == [("teacher", "deactivated")]
+        finally:
+            await rows.close()
