@@ -181,7 +181,7 @@ async def run(authorities: int, users: int, query_count: int) -> None:
                     return {"Authorization": f"Bearer {token}", "Accept-Language": reader}
 
                 searches = [("/v1/authorities", q["params"], headers(q["reader"])) for q in queries]
-                lookups = [
+                lookups: list[tuple[str, dict[str, Any], dict[str, str]]] = [
                     (f"/v1/authorities/{ids[i % len(ids)]}", {}, headers("en"))
                     for i in range(query_count)
                 ]

@@ -259,7 +259,7 @@ async def run(records: int, query_count: int) -> None:
 
                 path = "/v1/repositories/registers/records"
                 searches = [(path, q["params"], headers(q["reader"])) for q in queries]
-                lookups = [
+                lookups: list[tuple[str, dict[str, Any], dict[str, str]]] = [
                     (f"{path}/{ids[i % len(ids)]}", {}, headers("en")) for i in range(query_count)
                 ]
                 await timed_gets(client, searches[:100] + lookups[:100])  # warm up

@@ -32,7 +32,7 @@ async def active_authority(directory: RunningDirectory, body: dict[str, Any]) ->
             headers={**directory.headers(who), "If-Match": f'"{version}"'},
         )
         assert response.status_code == 200, response.text
-    return response.json()
+    return dict(response.json())
 
 
 def competence(area: str, procedures: list[str], keywords: list[str]) -> dict[str, Any]:
@@ -102,7 +102,7 @@ async def search(
         headers=directory.headers(who, **{"Accept-Language": reader}),
     )
     assert response.status_code == 200, response.text
-    return response.json()
+    return dict(response.json())
 
 
 def ids(result: dict[str, Any]) -> list[str]:
@@ -348,7 +348,7 @@ class TestAKeywordAcrossCountries:
     ) -> None:
         keywords = ["teacher", "nurse", "midwife", "childcare_worker"]
         exact = "s.keywords && CAST(:kw_exact AS text[])"
-        cases = [
+        cases: list[tuple[MatchClass, list[str], list[str], str]] = [
             (MatchClass.COMPETENCE, chosen, [], exact)
             for chosen in (keywords[:1], keywords[1:3], keywords)
         ] + [
