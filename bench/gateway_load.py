@@ -141,21 +141,26 @@ async def settle(prefix: str, vhost: str, within: float = 180.0) -> float:
     back-to-back phase leaves thousands of events behind it, and the paced phase measures a
     network at its pace, not one still working off the previous run. Seconds it took."""
     started = time.monotonic()
-    while time.monotonic() - started < within:
-        pending = 0
-        for service in SERVICES:
-            connection = await asyncpg.connect(asyncpg_dsn(database_url(f"{prefix}_{service}")))
-            try:
-                pending += await connection.fetchval(
-                    "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-                )
-            except asyncpg.UndefinedTableError:
-                pass
-            finally:
-                await connection.close()
-        if pending == 0 and await asyncio.to_thread(_queued_messages, vhost) == 0:
-            return time.monotonic() - started
-        await asyncio.sleep(0.5)
+    connections = [
+        await asyncpg.connect(asyncpg_dsn(database_url(f"{prefix}_{service}")))
+        for service in SERVICES
+    ]
+    try:
+        while time.monotonic() - started < within:
+            pending = 0
+            for connection in connections:
+                try:
+                    pending += await connection.fetchval(
+                        "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                    )
+                except asyncpg.UndefinedTableError:
+                    pass
+            if pending == 0 and await asyncio.to_thread(_queued_messages, vhost) == 0:
+                return time.monotonic() - started
+            await asyncio.sleep(0.5)
+    finally:
+        for connection in connections:
+            await connection.close()
     raise RuntimeError(f"the network did not settle within {within:.0f} s")
 
 
