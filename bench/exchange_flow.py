@@ -45,7 +45,6 @@ sys.path.insert(0, str(ROOT))
 
 import aio_pika  # noqa: E402
 import asyncpg  # noqa: E402
-import httpx  # noqa: E402
 
 from bench.common import (  # noqa: E402
     PG_URL,
@@ -59,6 +58,7 @@ from bench.common import (  # noqa: E402
     summary_ms,
     wait_ready,
 )
+from bench.http_client import Connection  # noqa: E402
 from services.exchange.settings import ExchangeSettings  # noqa: E402
 from services.translation.catalogue_files import load_catalogue  # noqa: E402
 from services.translation.service import published_event  # noqa: E402
@@ -233,7 +233,6 @@ class RecipientTap:
 class Flow:
     """Create + send, timed per pair; records when each send was answered."""
 
-    client: httpx.AsyncClient
     headers: dict[str, str]
     body: dict[str, Any]
     pairs: list[float] = field(default_factory=list)
@@ -242,24 +241,28 @@ class Flow:
     answered: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
-    async def one(self, record: bool) -> None:
+    async def one(self, connection: Connection, record: bool) -> None:
         started = time.perf_counter()
-        created = await self.client.post("/v1/requests", json=self.body, headers=self.headers)
+        created = await connection.request(
+            "POST", "/v1/requests", json_body=self.body, headers=self.headers
+        )
         between = time.perf_counter()
-        if created.status_code != 201:
-            self.failures.append(f"create {created.status_code}: {created.text[:200]}")
+        if created.status != 201:
+            self.failures.append(f"create {created.status}: {created.body[:200]!r}")
             return
         draft = created.json()
-        sent = await self.client.post(
+        sent = await connection.request(
+            "POST",
             f"/v1/requests/{draft['id']}/send",
             headers={**self.headers, "If-Match": f'"{draft["version"]}"'},
         )
         finished = time.perf_counter()
-        if sent.status_code != 200:
-            self.failures.append(f"send {sent.status_code}: {sent.text[:200]}")
+        if sent.status != 200:
+            self.failures.append(f"send {sent.status}: {sent.body[:200]!r}")
             return
-        if sent.json()["state"] != "sent":
-            self.failures.append(f"send answered state {sent.json()['state']}")
+        state = sent.json()["state"]
+        if state != "sent":
+            self.failures.append(f"send answered state {state}")
             return
         if record:
             self.pairs.append(finished - started)
@@ -267,9 +270,9 @@ class Flow:
             self.sends.append(finished - between)
             self.answered[draft["id"]] = finished
 
-    async def client_loop(self, until: float, record: bool) -> None:
+    async def client_loop(self, connection: Connection, until: float, record: bool) -> None:
         while time.perf_counter() < until:
-            await self.one(record)
+            await self.one(connection, record)
             if len(self.failures) > 20:
                 raise RuntimeError("too many failed calls:\n" + "\n".join(self.failures[:5]))
 
@@ -338,9 +341,14 @@ def own_cpu_seconds() -> float:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a process and of the worker processes it forked (Linux
+    /proc)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for each in [pid, *(int(c) for c in children.read_text().split())]:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 async def measure(
@@ -392,26 +400,30 @@ async def measure(
                 # the service has declared its queue: the projections reach it through the broker
                 await publish_projections(amqp_url, [*events, catalogue])
                 projected = await wait_projected(dsn, authorities=2, users=2)
-                limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-                async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
-                    flow = Flow(
-                        client,
-                        {"Authorization": f"Bearer {token}"},
-                        draft_body(catalogue.version),
-                    )
+                # one keep-alive connection per client, on the lean client: the load generator
+                # shares the 2 cores with the service, the database and the broker
+                connections = [Connection("127.0.0.1", settings.port) for _ in range(clients)]
+                flow = Flow(
+                    {"Authorization": f"Bearer {token}"},
+                    draft_body(catalogue.version),
+                )
+                try:
                     until = time.perf_counter() + warmup
-                    await asyncio.gather(*(flow.client_loop(until, False) for _ in range(clients)))
+                    await asyncio.gather(*(flow.client_loop(c, until, False) for c in connections))
                     cpu_before = process_cpu_seconds(process.pid)
                     bench_before = own_cpu_seconds()
                     busy_before, total_before = machine_cpu()
                     started = time.perf_counter()
                     until = started + duration
-                    await asyncio.gather(*(flow.client_loop(until, True) for _ in range(clients)))
+                    await asyncio.gather(*(flow.client_loop(c, until, True) for c in connections))
                     elapsed = time.perf_counter() - started
                     cpu_service = process_cpu_seconds(process.pid) - cpu_before
                     cpu_bench = own_cpu_seconds() - bench_before
                     busy_after, total_after = machine_cpu()
                     cpu_machine = (busy_after - busy_before) / max(total_after - total_before, 1)
+                finally:
+                    for connection in connections:
+                        await connection.close()
                 if flow.failures:
                     raise RuntimeError("failed calls:\n" + "\n".join(flow.failures[:5]))
                 drain = await tap.wait_for(set(flow.answered), within=60)
