@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +29,9 @@ from shared.settings import CommonSettings, ConfigurationError
 ALGORITHM = "Ed25519"
 AUDIENCE = "imi-services"
 DEFAULT_TTL_SECONDS = 300
+# How many identities' tokens the signer keeps for reuse, and how many verified tokens a
+# service keeps; beyond that the least recently used one is dropped.
+TOKEN_CACHE_SIZE = 10_000
 
 
 class RoleName(StrEnum):
@@ -119,14 +124,21 @@ class IdentitySigner:
     """Signs identity tokens; only the gateway holds the private key."""
 
     def __init__(
-        self, private_pem: bytes, *, issuer: str = "imi-gateway", ttl: int = DEFAULT_TTL_SECONDS
+        self,
+        private_pem: bytes,
+        *,
+        issuer: str = "imi-gateway",
+        ttl: int = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._key = OKPKey.import_key(private_pem)
         self.issuer = issuer
         self.ttl = ttl
+        self._clock = clock
+        self._issued: OrderedDict[Identity, tuple[str, float]] = OrderedDict()
 
     def sign(self, identity: Identity, *, now: float | None = None) -> str:
-        issued = int(now if now is not None else time.time())
+        issued = int(now if now is not None else self._clock())
         claims = identity.model_dump(mode="json")
         claims.update(
             sub=str(identity.user_id),
@@ -140,31 +152,77 @@ class IdentitySigner:
             {"alg": ALGORITHM, "typ": "JWT"}, claims, self._key, algorithms=[ALGORITHM]
         )
 
+    def token(self, identity: Identity) -> str:
+        """A token for ``identity`` with at least half its lifetime left: the one signed for
+        the same identity earlier while it has, a new one after. One token per identity and
+        period instead of one per call: the gateway signs once, and each service verifies it
+        once (``IdentityVerifier`` keeps what it verified)."""
+        now = self._clock()
+        held = self._issued.get(identity)
+        if held is not None and held[1] - now >= self.ttl / 2:
+            self._issued.move_to_end(identity)
+            return held[0]
+        issued = int(now)
+        token = self.sign(identity, now=issued)
+        self._issued[identity] = (token, issued + self.ttl)
+        self._issued.move_to_end(identity)
+        while len(self._issued) > TOKEN_CACHE_SIZE:
+            self._issued.popitem(last=False)
+        return token
+
 
 class InvalidIdentity(Exception):
     """The token is missing, forged, expired or malformed."""
 
 
 class IdentityVerifier:
-    """Verifies identity tokens with the gateway's public key."""
+    """Verifies identity tokens with the gateway's public key.
 
-    def __init__(self, public_pem: bytes, *, issuer: str = "imi-gateway", leeway: int = 5) -> None:
+    A token that verified is kept with its expiry: the same token again is checked against the
+    clock only, not against the signature again (the same bytes verify the same way). An expired
+    one is refused as on its first use."""
+
+    def __init__(
+        self,
+        public_pem: bytes,
+        *,
+        issuer: str = "imi-gateway",
+        leeway: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._key = OKPKey.import_key(public_pem)
+        self._leeway = leeway
+        self._clock = clock
         self._claims = JWTClaimsRegistry(
+            now=lambda: int(clock()),
             leeway=leeway,
             iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": AUDIENCE},
             exp={"essential": True},
             sub={"essential": True},
         )
+        self._verified: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
 
     def verify(self, token: str) -> Identity:
+        held = self._verified.get(token)
+        if held is not None:
+            identity, expires = held
+            if self._clock() <= expires + self._leeway:
+                self._verified.move_to_end(token)
+                return identity
+            del self._verified[token]
+            raise InvalidIdentity("the token has expired")
         try:
             decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
             self._claims.validate(decoded.claims)
-            return Identity.model_validate(decoded.claims)
-        except (JoseError, ValueError, ValidationError) as exc:
+            identity = Identity.model_validate(decoded.claims)
+            expires = float(decoded.claims["exp"])
+        except (JoseError, ValueError, TypeError, ValidationError) as exc:
             raise InvalidIdentity(str(exc) or type(exc).__name__) from exc
+        self._verified[token] = (identity, expires)
+        while len(self._verified) > TOKEN_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return identity
 
     @classmethod
     def from_settings(cls, settings: CommonSettings) -> IdentityVerifier:

@@ -67,7 +67,7 @@ class Upstreams:
 
     def headers(self, identity: Identity, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = {
-            "authorization": f"Bearer {self.signer.sign(identity)}",
+            "authorization": f"Bearer {self.signer.token(identity)}",
             CORRELATION_HEADER: current_correlation_id(),
             "accept-language": identity.language,
         }
