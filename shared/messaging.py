@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import EVENT_TYPES, Event
 from shared.contracts.envelope import CONTENT_TYPE, Envelope
-from shared.db import Database, asyncpg_dsn
+from shared.db import Database, DriverStatement, asyncpg_dsn
 from shared.logging import bind_correlation_id, correlation_id_var, get_logger
 
 log = get_logger(__name__)
@@ -202,6 +202,7 @@ class Outbox:
     def __init__(self, table: Table, service: str) -> None:
         self.table = table
         self.service = service
+        self._insert = DriverStatement(insert(table))
         self._local_wakers: list[asyncio.Event] = []
         self._notify_task: asyncio.Task[None] | None = None
         self._notify_again = False
@@ -286,8 +287,8 @@ class Outbox:
         if not rows:
             return
         self._track_commit(session)
-        await session.execute(
-            insert(self.table),
+        await self._insert.executemany(
+            session,
             [
                 {
                     "event_id": uuid.UUID(env.id),

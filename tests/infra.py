@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from shared.contracts.envelope import Envelope
-from shared.db import drop_database, upgrade
+from shared.db import drop_database, ensure_database, upgrade
 from shared.identity import (
     Identity,
     IdentitySigner,
@@ -111,6 +111,18 @@ class Servers:
         rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*")
         self.vhosts.append(name)
         return with_vhost(self.amqp_root_url, name)
+
+    async def new_database(self, label: str) -> str:
+        """A fresh empty database for this session (dropped at its end); its SQLAlchemy URL."""
+        name = f"imi_test_{self.run_id}_{label}"
+        url = (
+            make_url(self.pg_url)
+            .set(drivername="postgresql+asyncpg", database=name)
+            .render_as_string(hide_password=False)
+        )
+        await ensure_database(url)
+        self.databases.append(name)
+        return url
 
     def common(self, amqp_url: str, **overrides: Any) -> CommonSettings:
         values: dict[str, Any] = {

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     and_,
+    any_,
     bindparam,
     delete,
     false,
@@ -57,7 +58,7 @@ from services.exchange.models import (
 )
 from shared.contracts.directory import AuthoritySnapshot, UserSnapshot
 from shared.contracts.translation import CataloguePublished
-from shared.db import Repository
+from shared.db import DriverStatement, Repository
 
 requests = cast(Table, RequestRecord.__table__)
 history = cast(Table, HistoryRecord.__table__)
@@ -336,42 +337,46 @@ class ViewParts:
     data_subject_fields: list[str] | None  # None: no data subject part
 
 
-# Built once: the row's values travel as parameters, so each call skips building and keying a
-# statement of some thirty columns (the hot path of every transition).
-_INSERT_REQUEST = requests.insert()
-_UPDATE_REQUEST = update(requests).where(requests.c.id == bindparam("b_request_id"))
+# Built and compiled once, run on the transaction's driver connection (``DriverStatement``):
+# the statements of every create, read and transition.
+_INSERT_REQUEST = DriverStatement(requests.insert())
+_UPDATE_REQUEST = DriverStatement(
+    update(requests).where(requests.c.id == bindparam("b_request_id"))
+)
 _GET_REQUEST = select(requests).where(requests.c.id == bindparam("b_request_id"))
-_GET_REQUEST_FOR_UPDATE = _GET_REQUEST.with_for_update()
+_READ_REQUEST = DriverStatement(_GET_REQUEST)
+_READ_REQUEST_FOR_UPDATE = DriverStatement(_GET_REQUEST.with_for_update())
+_INSERT_HISTORY = DriverStatement(history.insert())
 # What a profile needs (not the titles in every language).
-_AUTHORITY_PROFILES = select(
-    authorities.c.id,
-    authorities.c.country,
-    authorities.c.region,
-    authorities.c.status,
-    authorities.c.competences,
-    authorities.c.languages,
-).where(authorities.c.id.in_(bindparam("b_ids", expanding=True)))
+_AUTHORITY_PROFILES = DriverStatement(
+    select(
+        authorities.c.id,
+        authorities.c.country,
+        authorities.c.region,
+        authorities.c.status,
+        authorities.c.competences,
+        authorities.c.languages,
+    ).where(authorities.c.id == any_(bindparam("b_ids", type_=ARRAY(Uuid()))))
+)
 
 
 class RequestRepository(Repository):
     async def insert(self, values: Mapping[str, Any]) -> None:
-        await self.session.execute(_INSERT_REQUEST, dict(values))
+        await _INSERT_REQUEST.execute(self.session, values)
 
     async def update(self, values: Mapping[str, Any]) -> None:
         changes = {k: v for k, v in values.items() if k not in ("id", "created_at", "created_by")}
-        await self.session.execute(_UPDATE_REQUEST, {"b_request_id": values["id"], **changes})
+        await _UPDATE_REQUEST.execute(self.session, {"b_request_id": values["id"], **changes})
 
     async def get(self, request_id: uuid.UUID, *, lock: bool = False) -> InformationRequest | None:
-        statement = _GET_REQUEST_FOR_UPDATE if lock else _GET_REQUEST
-        result = await self.session.execute(statement, {"b_request_id": request_id})
-        row = result.mappings().first()
+        statement = _READ_REQUEST_FOR_UPDATE if lock else _READ_REQUEST
+        row = await statement.fetchrow(self.session, {"b_request_id": request_id})
         return request_from_row(row) if row is not None else None
 
     async def add_history(self, request_id: uuid.UUID, entries: Sequence[HistoryEntry]) -> None:
-        if entries:
-            await self.session.execute(
-                history.insert(), [history_values(request_id, e) for e in entries]
-            )
+        await _INSERT_HISTORY.executemany(
+            self.session, [history_values(request_id, e) for e in entries]
+        )
 
     async def history(self, request_id: uuid.UUID) -> list[HistoryEntry]:
         rows = await self.session.execute(
@@ -382,20 +387,19 @@ class RequestRepository(Repository):
     async def view_parts(self, request: InformationRequest) -> ViewParts:
         """History, attachments, the involved authorities' names and the data subject part's
         field names (never its values), in one round trip."""
-        row = (
-            await self.session.execute(
-                VIEW_PARTS,
-                {
-                    "request_id": request.id,
-                    "authority_ids": list(request.involved_ids) or [request.requesting.id],
-                },
-            )
-        ).one()
+        row = await _VIEW_PARTS.fetchrow(
+            self.session,
+            {
+                "request_id": request.id,
+                "authority_ids": list(request.involved_ids) or [request.requesting.id],
+            },
+        )
+        assert row is not None  # one row of subqueries, always
         return ViewParts(
-            history=list(row.history),
-            attachments=list(row.attachments),
-            authorities=list(row.authorities),
-            data_subject_fields=list(row.subject) if row.subject is not None else None,
+            history=list(row["history"]),
+            attachments=list(row["attachments"]),
+            authorities=list(row["authorities"]),
+            data_subject_fields=list(row["subject"]) if row["subject"] is not None else None,
         )
 
     async def visible(
@@ -540,6 +544,7 @@ VIEW_PARTS = text(
     bindparam("request_id", type_=Uuid()),
     bindparam("authority_ids", type_=ARRAY(Uuid())),
 )
+_VIEW_PARTS = DriverStatement(VIEW_PARTS)
 
 STATISTICS = """
     SELECT {country} AS country, area, GROUPING({country}, area) AS level,
@@ -599,18 +604,31 @@ def _visible_to(scope: VisibilityScope) -> ColumnElement[bool]:
 # --- personal data -------------------------------------------------------------------------------
 
 
+_subject_row = pg_insert(personal)
+# The data subject part of a request, put whole (answers given later are kept).
+_PUT_SUBJECT = DriverStatement(
+    _subject_row.on_conflict_do_update(
+        index_elements=["request_id"],
+        set_={
+            "data_subject": _subject_row.excluded.data_subject,
+            "updated_at": _subject_row.excluded.updated_at,
+        },
+    )
+)
+
+
 class PersonalDataRepository(Repository):
     async def put_subject(
         self, request_id: uuid.UUID, data_subject: dict[str, Any] | None, now: datetime
     ) -> None:
-        statement = pg_insert(personal).values(
-            request_id=request_id, data_subject=data_subject, answers={}, updated_at=now
-        )
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["request_id"],
-                set_={"data_subject": statement.excluded.data_subject, "updated_at": now},
-            )
+        await _PUT_SUBJECT.execute(
+            self.session,
+            {
+                "request_id": request_id,
+                "data_subject": data_subject,
+                "answers": {},
+                "updated_at": now,
+            },
         )
 
     async def merge_answers(
@@ -885,8 +903,8 @@ class ProjectionRepository(Repository):
         wanted = list(dict.fromkeys(ids))
         missing = [i for i in wanted if i not in known]
         if missing:
-            rows = await self.session.execute(_AUTHORITY_PROFILES, {"b_ids": missing})
-            found = {r["id"]: authority_profile(r) for r in rows.mappings()}
+            rows = await _AUTHORITY_PROFILES.fetch(self.session, {"b_ids": missing})
+            found = {r["id"]: authority_profile(r) for r in rows}
             known.update({i: found.get(i) for i in missing})
         return {i: profile for i in wanted if (profile := known[i]) is not None}
 

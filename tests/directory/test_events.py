@@ -23,7 +23,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.directory.seed import demo_id
@@ -31,7 +30,7 @@ from services.translation.catalogue_files import load_catalogue
 from services.translation.service import published_event
 from shared.contracts.directory import AUTHORITY_EVENTS, USER_EVENTS
 from shared.contracts.envelope import Envelope
-from shared.db import Database, ensure_database
+from shared.db import Database
 from shared.messaging import EventConsumer, Inbox, declare_topology, messaging_tables
 from tests.directory.conftest import RunningDirectory, authority_body
 from tests.infra import Servers, eventually, publish_event
@@ -142,15 +141,7 @@ class Projection:
 @pytest.fixture(scope="module")
 async def projection(directory: RunningDirectory, servers: Servers) -> AsyncIterator[Projection]:
     """The exchange service's side, as a test stands for it: its own database and queue."""
-    name = f"imi_test_{servers.run_id}_projection"
-    url = (
-        make_url(servers.pg_url)
-        .set(drivername="postgresql+asyncpg", database=name)
-        .render_as_string(hide_password=False)
-    )
-    await ensure_database(url)
-    servers.databases.append(name)
-    db = Database(url, pool_size=2)
+    db = Database(await servers.new_database("projection"), pool_size=2)
     async with db.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     consumer = projection_consumer("projection-test")

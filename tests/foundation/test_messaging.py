@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 import aio_pika
 import pytest
 from sqlalchemy import BigInteger, Column, Identity, Integer, Table, Text, func, select
-from sqlalchemy.engine import make_url
 
 from shared.contracts import Event
 from shared.contracts.envelope import Envelope
-from shared.db import Database, ensure_database, new_metadata
+from shared.db import Database, new_metadata
 from shared.logging import bind_correlation_id, correlation_id_var
 from shared.messaging import (
     DELIVERY_LIMIT,
@@ -65,15 +64,7 @@ applied = Table(
 
 
 async def fresh_database(servers: Servers, label: str, metadata: object) -> Database:
-    name = f"imi_test_{servers.run_id}_{label}_{uuid.uuid4().hex[:6]}"
-    url = (
-        make_url(servers.pg_url)
-        .set(drivername="postgresql+asyncpg", database=name)
-        .render_as_string(hide_password=False)
-    )
-    await ensure_database(url)
-    servers.databases.append(name)
-    db = Database(url, pool_size=10)
+    db = Database(await servers.new_database(f"{label}_{uuid.uuid4().hex[:6]}"), pool_size=10)
     async with db.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)  # type: ignore[attr-defined]
     return db
