@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -225,12 +226,11 @@ def freeze_heap_after_startup(app: FastAPI) -> FastAPI:
     return app
 
 
-def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> None:
-    """Run one service process with uvicorn (``python -m services.<name>``)."""
+def _uvicorn_config(app: FastAPI, settings: ServiceSettings) -> Any:
     import uvicorn
 
-    uvicorn.run(
-        freeze_heap_after_startup(app_factory(settings)),
+    return uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -239,3 +239,85 @@ def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> N
         http="httptools",
         timeout_graceful_shutdown=10,
     )
+
+
+def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> None:
+    """Run the service (``python -m services.<name>``): one uvicorn process, or with
+    ``workers`` above one, that many on one listening socket (``serve_workers``)."""
+    if settings.workers > 1:
+        raise SystemExit(serve_workers(app_factory, settings))
+    import uvicorn
+
+    uvicorn.Server(
+        _uvicorn_config(freeze_heap_after_startup(app_factory(settings)), settings)
+    ).run()
+
+
+def serve_workers(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> int:
+    """``settings.workers`` serving processes on one port. Each binds its own socket with
+    ``SO_REUSEPORT``, so the kernel spreads new connections evenly over them, and each builds
+    its own app: its own database pool, relay, consumers and jobs, as replicas have (the relay
+    and the jobs claim their rows with ``SKIP LOCKED``, the consumers share the service's
+    queue). This process only supervises: SIGTERM or SIGINT is passed on and waited for; a
+    worker that dies on its own stops the others, and the exit code tells the orchestrator to
+    start the service again. Returns the exit code."""
+    import os
+    import signal
+    import socket
+
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    # The port must be free: a socket of another process with SO_REUSEPORT would otherwise
+    # share it with the workers unseen.
+    with socket.socket(family) as probe:
+        probe.bind((settings.host, settings.port))
+
+    def worker() -> int:
+        import uvicorn
+
+        sock = socket.socket(family)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((settings.host, settings.port))
+        app = freeze_heap_after_startup(app_factory(settings))
+        server = uvicorn.Server(_uvicorn_config(app, settings))
+        server.run(sockets=[sock])
+        return 0 if server.started else 3
+
+    children: list[int] = []
+    for _ in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = worker()
+            except BaseException:  # a worker reports its failure in its exit code
+                log.exception("worker failed")
+            finally:
+                os._exit(code)
+        children.append(pid)
+    stopping = False
+
+    def stop(signum: int, _: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        if pid not in children:
+            continue
+        children.remove(pid)
+        exit_code = os.waitstatus_to_exitcode(status)
+        if not stopping:
+            log.error("worker exited; stopping the others", pid=pid, exit_code=exit_code)
+            code = exit_code or 1
+            stop(signal.SIGTERM, None)
+    return code

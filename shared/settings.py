@@ -70,6 +70,13 @@ class ServiceSettings(BaseSettings):
         default=None, description="this service's database; default IMI_PG_URL/<prefix>_<service>"
     )
     database_pool_size: int = 10
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="serving processes on the one port, each with its own pool, relay and "
+        "consumers (a replica each); one per core the service may use",
+    )
     relay_batch_size: int = 500
     consumer_prefetch: int = 200
     common: CommonSettings = Field(default_factory=CommonSettings)

@@ -1,0 +1,100 @@
+"""A service served by several worker processes on one port: each answers, a SIGTERM stops
+them all cleanly, and a worker that dies takes the service down for the orchestrator to
+restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from shared.settings import REPO_ROOT
+from tests.infra import free_port
+
+
+def worker_pids(parent: int) -> set[int]:
+    children = f"/proc/{parent}/task/{parent}/children"
+    return {int(p) for p in open(children).read().split()}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.foundation.workers_app", str(port), "2"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "IMI_LOG_LEVEL": "WARNING"},
+    )
+    url = f"http://127.0.0.1:{port}/pid"
+    try:
+        deadline = time.monotonic() + 30
+        while len(worker_pids(process.pid)) < 2 or not _answers(url):
+            assert process.poll() is None, "the service exited while starting"
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.1)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_each_worker_takes_connections_and_a_sigterm_stops_them_all(
+    served: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    process, url = served
+    workers = worker_pids(process.pid)
+    assert len(workers) == 2
+    answered = set()
+    for _ in range(40):  # a new connection each time: the kernel spreads them over the workers
+        with httpx.Client() as client:
+            answered.add(client.get(url).json()["pid"])
+    assert answered == workers
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_a_worker_that_dies_stops_the_service(
+    served: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    process, _ = served
+    first, second = sorted(worker_pids(process.pid))
+    os.kill(first, signal.SIGKILL)
+    assert process.wait(timeout=30) != 0
+    time.sleep(0.2)
+    assert not alive(second)
+
+
+def test_a_port_already_taken_is_refused(served: tuple[subprocess.Popen[bytes], str]) -> None:
+    _, url = served
+    port = url.split(":")[2].split("/")[0]
+    other = subprocess.run(
+        [sys.executable, "-m", "tests.foundation.workers_app", port, "2"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+    assert other.returncode != 0
+    assert b"Address already in use" in other.stderr
