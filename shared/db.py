@@ -27,6 +27,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import ValuesBase
 
+from shared import json_codec
 from shared.settings import REPO_ROOT
 
 # Pooled connections idle for longer than this are pinged before use (``Database``).
@@ -71,6 +72,7 @@ class Database:
             pool_size=pool_size,
             max_overflow=pool_size,
             echo=echo,
+            json_serializer=json_codec.dumps_text,
         )
         pool_events = self.engine.sync_engine.pool
         event.listen(pool_events, "connect", _mark_checked_in)

@@ -26,7 +26,12 @@ from shared.messaging import (
     purge_published,
 )
 from shared.settings import ServiceSettings
-from shared.web import ObservabilityMiddleware, install_health_routes, install_problem_handlers
+from shared.web import (
+    JSONBody,
+    ObservabilityMiddleware,
+    install_health_routes,
+    install_problem_handlers,
+)
 
 log = get_logger(__name__)
 # The longest any one shutdown step may take.
@@ -176,6 +181,7 @@ class ServiceRuntime:
             finally:
                 await self.stop()
 
+        kwargs.setdefault("default_response_class", JSONBody)
         app = FastAPI(title=self.title, lifespan=lifespan, **kwargs)
         app.state.runtime = self
         app.state.db = self.db

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import json_codec
 from shared.db import Database
 from shared.logging import CORRELATION_HEADER, bind_correlation_id, get_logger
 from shared.problems import DomainError, problem_type
@@ -21,6 +22,14 @@ from shared.problems import DomainError, problem_type
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class JSONBody(JSONResponse):
+    """A JSON answer encoded by ``shared.json_codec`` (the same bytes as Starlette's, faster)."""
+
+    def render(self, content: Any) -> bytes:
+        return json_codec.dumps(content)
+
 
 http_requests = Counter(
     "imi_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]

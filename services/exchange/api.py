@@ -49,6 +49,7 @@ from services.exchange.schemas import (
     SplitIn,
     StatisticsOut,
 )
+from shared.web import JSONBody
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 
@@ -66,7 +67,7 @@ def _request_response(view: dict[str, Any], status: int = 200) -> JSONResponse:
     headers = {"ETag": f'"{view["version"]}"'}
     if status == 201:
         headers["Location"] = f"/v1/requests/{view['id']}"
-    return JSONResponse(view, status_code=status, headers=headers)
+    return JSONBody(view, status_code=status, headers=headers)
 
 
 # --- drafts and reading --------------------------------------------------------------------------
@@ -125,7 +126,7 @@ async def list_requests(
         cursor,
         limit,
     )
-    return JSONResponse(page)
+    return JSONBody(page)
 
 
 @router.get("/requests/{request_id}", responses=DETAIL)
@@ -373,7 +374,7 @@ async def personal_data(
     found = await service.read_personal_data(
         session, desk, identity, request_id, purpose, justification
     )
-    return JSONResponse(found, headers={"Cache-Control": "no-store"})
+    return JSONBody(found, headers={"Cache-Control": "no-store"})
 
 
 @router.get(
@@ -391,7 +392,7 @@ async def personal_data_access_log(
 ) -> JSONResponse:
     """Who read the personal data of the request, when and why."""
     page = await service.access_log(session, desk, identity, request_id, cursor, limit)
-    return JSONResponse(page)
+    return JSONBody(page)
 
 
 # --- attachments ---------------------------------------------------------------------------------
@@ -441,7 +442,7 @@ async def upload_attachment(
         personal_data=True if marked is None else marked,
         chunks=chunks,
     )
-    return JSONResponse(
+    return JSONBody(
         view,
         status_code=201,
         headers={"Location": f"/v1/requests/{request_id}/attachments/{view['id']}"},
@@ -456,7 +457,7 @@ async def upload_attachment(
 async def list_attachments(
     request_id: uuid.UUID, identity: IdentityDep, session: SessionDep
 ) -> JSONResponse:
-    return JSONResponse(await service.list_attachments(session, identity, request_id))
+    return JSONBody(await service.list_attachments(session, identity, request_id))
 
 
 @router.get(
@@ -518,4 +519,4 @@ async def statistics(
         period_to=period_to,
         side=side,
     )
-    return JSONResponse(figures)
+    return JSONBody(figures)

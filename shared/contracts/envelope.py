@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared import json_codec
+
 SPEC_VERSION = "1.0"
 # CloudEvents AMQP protocol binding: attributes travel as application properties with this prefix.
 HEADER_PREFIX = "cloudEvents:"
@@ -42,7 +44,7 @@ class Envelope(BaseModel):
         return {HEADER_PREFIX + k: v for k, v in attrs.items() if v is not None}
 
     def body(self) -> bytes:
-        return json.dumps(self.data, separators=(",", ":"), default=str).encode()
+        return json_codec.dumps(self.data, default=str)
 
     @classmethod
     def from_amqp(cls, headers: dict[str, Any], body: bytes) -> Envelope:
