@@ -259,6 +259,19 @@ def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> N
     ).run()
 
 
+def _exit_with(supervisor: int) -> None:
+    """Have the kernel send this worker SIGTERM when its supervisor dies, however it dies
+    (Linux ``PR_SET_PDEATHSIG``): no worker outlives a supervisor killed with SIGKILL."""
+    import ctypes
+    import os
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != supervisor:  # it died before the request took effect
+        raise SystemExit(1)
+
+
 def serve_workers(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> int:
     """``settings.workers`` serving processes on one port. Each binds its own socket with
     ``SO_REUSEPORT``, so the kernel spreads new connections evenly over them, and each builds
@@ -289,12 +302,14 @@ def serve_workers(app_factory: Callable[[Any], FastAPI], settings: ServiceSettin
         server.run(sockets=[sock])
         return 0 if server.started else 3
 
+    supervisor = os.getpid()
     children: list[int] = []
     for _ in range(settings.workers):
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
+                _exit_with(supervisor)
                 code = worker()
             except BaseException:  # a worker reports its failure in its exit code
                 log.exception("worker failed")

@@ -49,8 +49,12 @@ def served() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         yield process, url
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
 
 def _answers(url: str) -> bool:
@@ -98,3 +102,16 @@ def test_a_port_already_taken_is_refused(served: tuple[subprocess.Popen[bytes], 
     )
     assert other.returncode != 0
     assert b"Address already in use" in other.stderr
+
+
+def test_no_worker_outlives_a_supervisor_killed_outright(
+    served: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    process, _ = served
+    workers = worker_pids(process.pid)
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived its supervisor"
+        time.sleep(0.1)
