@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from alembic import command, context
@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import ValuesBase
+from sqlalchemy.sql.elements import ClauseElement
 
 from shared import json_codec
 from shared.settings import REPO_ROOT
@@ -152,14 +153,17 @@ class DriverStatement:
     asyncpg's own (``asyncpg.UniqueViolationError``, not ``IntegrityError``): a statement whose
     failure a caller handles stays on ``session.execute``."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._by_columns = isinstance(statement, ValuesBase)
         self._compiled: dict[tuple[str, ...] | None, _Compiled] = {}
 
     def _compile(self, dialect: Dialect, columns: tuple[str, ...] | None) -> _Compiled:
-        compiled = self.statement.compile(
-            dialect=dialect, column_keys=list(columns) if columns is not None else None
+        compiled = cast(
+            SQLCompiler,
+            self.statement.compile(
+                dialect=dialect, column_keys=list(columns) if columns is not None else None
+            ),
         )
         prefetch = [
             *getattr(compiled, "insert_prefetch", ()),
@@ -175,7 +179,9 @@ class DriverStatement:
         names = tuple(compiled.positiontup or ())
         binds = {name: compiled.binds[name] for name in names}
         defaults = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
-        processors = compiled._bind_processors
+        processors: Mapping[str, Any] = compiled._bind_processors
+        if any(isinstance(processors.get(n), Sequence) for n in names):
+            raise ValueError("a DriverStatement takes no tuple-typed parameter")
         return _Compiled(compiled.string, names, tuple(processors.get(n) for n in names), defaults)
 
     def _for(self, session: AsyncSession, params: Mapping[str, Any]) -> _Compiled:
@@ -188,7 +194,8 @@ class DriverStatement:
         return compiled
 
     @staticmethod
-    async def _driver(session: AsyncSession) -> asyncpg.Connection:
+    async def _driver(session: AsyncSession) -> Any:
+        """The session's asyncpg connection, in its transaction."""
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         adapted: Any = raw.dbapi_connection
@@ -197,12 +204,13 @@ class DriverStatement:
         # by a rollback), so the transaction is begun here when it has not been yet.
         if adapted._transaction is None and adapted.isolation_level != "autocommit":
             await adapted._start_transaction()
-        return raw.driver_connection  # type: ignore[return-value]
+        return raw.driver_connection
 
     async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> str:
         compiled = self._for(session, params)
         driver = await self._driver(session)
-        return await driver.execute(compiled.sql, *compiled.arguments(params))
+        status: str = await driver.execute(compiled.sql, *compiled.arguments(params))
+        return status
 
     async def executemany(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """Each row's parameters name the same columns (one compiled statement for all)."""
@@ -215,14 +223,18 @@ class DriverStatement:
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[asyncpg.Record]:
         compiled = self._for(session, params)
         driver = await self._driver(session)
-        return await driver.fetch(compiled.sql, *compiled.arguments(params))
+        rows: list[asyncpg.Record] = await driver.fetch(compiled.sql, *compiled.arguments(params))
+        return rows
 
     async def fetchrow(
         self, session: AsyncSession, params: Mapping[str, Any]
     ) -> asyncpg.Record | None:
         compiled = self._for(session, params)
         driver = await self._driver(session)
-        return await driver.fetchrow(compiled.sql, *compiled.arguments(params))
+        row: asyncpg.Record | None = await driver.fetchrow(
+            compiled.sql, *compiled.arguments(params)
+        )
+        return row
 
 
 def _server_dsn(sqlalchemy_url: str) -> tuple[str, str]:
