@@ -34,6 +34,8 @@ from shared.settings import REPO_ROOT
 # Pooled connections idle for longer than this are pinged before use (``Database``).
 PING_AFTER_IDLE_SECONDS = 5.0
 CHECKED_IN_AT = "imi_checked_in_at"
+# Where a session keeps its transaction's driver connection (``DriverStatement``).
+DRIVER_CONNECTION = "imi_driver_connection"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -195,7 +197,12 @@ class DriverStatement:
 
     @staticmethod
     async def _driver(session: AsyncSession) -> Any:
-        """The session's asyncpg connection, in its transaction."""
+        """The session's asyncpg connection, in its transaction; found once per transaction
+        (asking SQLAlchemy for it costs more than a short statement)."""
+        transaction = session.sync_session.get_transaction()
+        held = session.info.get(DRIVER_CONNECTION)
+        if held is not None and transaction is not None and held[0] is transaction:
+            return held[1]
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         adapted: Any = raw.dbapi_connection
@@ -204,6 +211,10 @@ class DriverStatement:
         # by a rollback), so the transaction is begun here when it has not been yet.
         if adapted._transaction is None and adapted.isolation_level != "autocommit":
             await adapted._start_transaction()
+        session.info[DRIVER_CONNECTION] = (
+            session.sync_session.get_transaction(),
+            raw.driver_connection,
+        )
         return raw.driver_connection
 
     async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> str:

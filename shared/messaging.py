@@ -33,6 +33,9 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    any_,
+    bindparam,
+    cast,
     event,
     func,
     insert,
@@ -40,12 +43,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import EVENT_TYPES, Event
-from shared.contracts.envelope import CONTENT_TYPE, Envelope
+from shared.contracts.envelope import CONTENT_TYPE, Envelope, cloud_event_headers
 from shared.db import Database, DriverStatement, asyncpg_dsn
 from shared.logging import bind_correlation_id, correlation_id_var, get_logger
 
@@ -335,6 +338,32 @@ class OutboxRelay:
         self._channel_obj: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
         self._listener: asyncpg.Connection | None = None
+        self._source = f"imi/{outbox.service}"
+        table = outbox.table
+        # A batch: the oldest unpublished rows no other relay holds, the payload as its text.
+        self._claim = DriverStatement(
+            select(
+                table.c.id,
+                table.c.event_id,
+                table.c.exchange,
+                table.c.routing_key,
+                table.c.type,
+                table.c.subject,
+                table.c.correlation_id,
+                cast(table.c.payload, Text).label("body"),
+                table.c.properties,
+                table.c.created_at,
+            )
+            .where(table.c.published_at.is_(None))
+            .order_by(table.c.id)
+            .limit(bindparam("batch_size"))
+            .with_for_update(skip_locked=True)
+        )
+        self._mark = DriverStatement(
+            update(table)
+            .where(table.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger()))))
+            .values(published_at=func.now())
+        )
         self.published = 0
         self.connected = False
 
@@ -368,28 +397,16 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
-        table = self.outbox.table
         async with self.db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(table)
-                    .where(table.c.published_at.is_(None))
-                    .order_by(table.c.id)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = await self._claim.fetch(session, {"batch_size": self.batch_size})
             if not rows:
                 return 0
             await self._publish_rows(rows)
-            await session.execute(
-                update(table)
-                .where(table.c.id.in_([row.id for row in rows]))
-                .values(published_at=func.now())
-            )
+            await self._mark.execute(session, {"ids": [row["id"] for row in rows]})
         now = datetime.now(UTC)
+        lag = outbox_lag.labels(self.outbox.service)
         for row in rows:
-            outbox_lag.labels(self.outbox.service).observe((now - row.created_at).total_seconds())
+            lag.observe((now - row["created_at"]).total_seconds())
         events_published.labels(self.outbox.service).inc(len(rows))
         self.published += len(rows)
         return len(rows)
@@ -397,43 +414,44 @@ class OutboxRelay:
     async def _publish_rows(self, rows: Sequence[Any]) -> None:
         channel = await self._channel()
         exchanges = {
-            name: await self._exchange(channel, name) for name in {r.exchange for r in rows}
+            name: await self._exchange(channel, name) for name in {r["exchange"] for r in rows}
         }
         await asyncio.gather(
             *(
-                exchanges[row.exchange].publish(
-                    self._message(row), routing_key=row.routing_key, timeout=15
+                exchanges[row["exchange"]].publish(
+                    self._message(row), routing_key=row["routing_key"], timeout=15
                 )
                 for row in rows
             )
         )
 
     def _message(self, row: Any) -> aio_pika.Message:
-        envelope = Envelope(
-            id=str(row.event_id),
-            source=f"imi/{self.outbox.service}",
-            type=row.type,
-            time=row.created_at,
-            subject=row.subject,
-            correlationid=row.correlation_id,
-            data=row.payload,
-        )
+        """The row as it was recorded: its payload's JSON text is the body as it is (not read
+        into objects and written again), its envelope attributes the headers."""
+        event_id = str(row["event_id"])
         props: dict[str, Any] = {
-            "message_id": envelope.id,
-            "correlation_id": row.correlation_id,
-            "type": row.type,
+            "message_id": event_id,
+            "correlation_id": row["correlation_id"],
+            "type": row["type"],
         }
-        headers: dict[str, Any] = envelope.headers()
-        if row.properties:
-            extra = dict(row.properties)
+        headers: dict[str, Any] = cloud_event_headers(
+            id=event_id,
+            source=self._source,
+            type=row["type"],
+            time=row["created_at"],
+            subject=row["subject"],
+            correlationid=row["correlation_id"],
+        )
+        if row["properties"]:
+            extra = dict(row["properties"])
             headers.update(extra.pop("headers", {}))
             props.update(extra)
         return aio_pika.Message(
-            envelope.body(),
+            row["body"].encode(),
             headers=headers,
             content_type=CONTENT_TYPE,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            timestamp=row.created_at,
+            timestamp=row["created_at"],
             app_id=f"imi-{self.outbox.service}",
             **props,
         )

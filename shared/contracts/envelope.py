@@ -17,6 +17,29 @@ HEADER_PREFIX = "cloudEvents:"
 CONTENT_TYPE = "application/json"
 
 
+def cloud_event_headers(
+    *,
+    id: str,
+    source: str,
+    type: str,
+    time: datetime,
+    subject: str | None,
+    correlationid: str | None,
+    specversion: str = SPEC_VERSION,
+) -> dict[str, str]:
+    """An envelope's attributes as AMQP headers (the CloudEvents AMQP binding)."""
+    attrs: dict[str, str | None] = {
+        "id": id,
+        "source": source,
+        "type": type,
+        "time": time.isoformat(),
+        "subject": subject,
+        "specversion": specversion,
+        "correlationid": correlationid,
+    }
+    return {HEADER_PREFIX + k: v for k, v in attrs.items() if v is not None}
+
+
 class Envelope(BaseModel):
     """A CloudEvent: attributes plus ``data``; ``correlationid`` is an extension attribute."""
 
@@ -32,16 +55,15 @@ class Envelope(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
     def headers(self) -> dict[str, str]:
-        attrs: dict[str, str | None] = {
-            "id": self.id,
-            "source": self.source,
-            "type": self.type,
-            "time": self.time.isoformat(),
-            "subject": self.subject,
-            "specversion": self.specversion,
-            "correlationid": self.correlationid,
-        }
-        return {HEADER_PREFIX + k: v for k, v in attrs.items() if v is not None}
+        return cloud_event_headers(
+            id=self.id,
+            source=self.source,
+            type=self.type,
+            time=self.time,
+            subject=self.subject,
+            correlationid=self.correlationid,
+            specversion=self.specversion,
+        )
 
     def body(self) -> bytes:
         return json_codec.dumps(self.data, default=str)
