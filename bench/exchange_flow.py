@@ -368,6 +368,7 @@ class Results:
     duration: float
     rate: float
     workers: int
+    background: bool
     projected: float
     phases: list[Phase]
     duplicates: int
@@ -443,6 +444,7 @@ async def measure(
     warmup: float,
     rate: float,
     workers: int,
+    background: bool,
     baseline_messages: int,
     pool_size: int | None,
 ) -> Results:
@@ -480,6 +482,7 @@ async def measure(
         with tempfile.TemporaryDirectory(prefix="imi-bench-exchange-") as attachments:
             extra_env = {"IMI_EXCHANGE_ATTACHMENTS_DIR": attachments}
             extra_env["IMI_EXCHANGE_WORKERS"] = str(workers)
+            extra_env["IMI_EXCHANGE_BACKGROUND_PROCESS"] = "true" if background else "false"
             if pool_size is not None:
                 extra_env["IMI_EXCHANGE_DATABASE_POOL_SIZE"] = str(pool_size)
             process = start_service(
@@ -527,6 +530,7 @@ async def measure(
         duration=duration,
         rate=rate,
         workers=workers,
+        background=background,
         projected=projected,
         phases=phases,
         duplicates=tap.duplicates,
@@ -547,7 +551,8 @@ def phase_rows(r: Results, phase: Phase) -> list[tuple[str, str]]:
             "    service CPU (all its processes)",
             f"{phase.cpu_service / phase.elapsed:.0%} of one core"
             f" ({phase.cpu_service / max(done, 1) * 1000:.2f} ms per request),"
-            f" {r.workers} worker(s), database pool {r.pool_size} + {r.pool_size} overflow each",
+            f" {r.workers} worker(s){' + relay process' if r.background else ''},"
+            f" database pool {r.pool_size} + {r.pool_size} overflow each",
         ),
         (
             "    bench process CPU (clients, tap)",
@@ -636,6 +641,11 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=2, help="the service's worker processes (one per core)"
     )
+    parser.add_argument(
+        "--background-process",
+        action="store_true",
+        help="the relay and the jobs in a process of their own (default: in each worker)",
+    )
     parser.add_argument("--baseline-messages", type=int, default=10_000)
     parser.add_argument(
         "--pool-size", type=int, default=None, help="the service's database pool (its default)"
@@ -651,6 +661,7 @@ def main() -> None:
             args.warmup,
             args.rate,
             args.workers,
+            args.background_process,
             args.baseline_messages,
             args.pool_size,
         )

@@ -215,6 +215,10 @@ class Outbox:
         self._local_wakers.append(wake)
         self._notify_db = db
 
+    def notify_through(self, db: Database) -> None:
+        """With no relay in this process: wake the relays of other processes after commits."""
+        self._notify_db = db
+
     def unregister_relay(self, wake: asyncio.Event) -> None:
         with contextlib.suppress(ValueError):
             self._local_wakers.remove(wake)

@@ -64,6 +64,9 @@ class ServiceRuntime:
     start_relay: bool = True
     extra_startup: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
     extra_shutdown: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    # "all": everything in this process; "web": HTTP, consumers and extra startup, the relay
+    # and the jobs being in a background process; "background": the relay and the jobs only.
+    role: str = "all"
     db: Database = field(init=False)
     broker: RabbitBroker = field(init=False)
     relay: OutboxRelay | None = field(init=False, default=None)
@@ -105,6 +108,24 @@ class ServiceRuntime:
         return checks
 
     async def start(self) -> None:
+        background = self.role in ("all", "background")
+        if self.role != "background":
+            await self._start_serving()
+        elif self.outbox is not None:
+            await declare_topology(self.settings.common.amqp_url, None, ())
+        if self.relay is not None and self.start_relay and background:
+            self._spawn(self.relay.run(), "outbox-relay")
+        elif self.outbox is not None:
+            self.outbox.notify_through(self.db)
+        if background:
+            jobs = list(self.jobs)
+            if self.outbox is not None:
+                jobs.append(PeriodicJob("outbox-purge", 3600, self._purge))
+            for job in jobs:
+                self._spawn(self._run_periodically(job), job.name)
+        log.info("service started", port=self.settings.port, role=self.role)
+
+    async def _start_serving(self) -> None:
         await declare_topology(
             self.settings.common.amqp_url,
             self.service if self.consumer is not None else None,
@@ -117,14 +138,6 @@ class ServiceRuntime:
             )
         for startup in self.extra_startup:
             await startup(self)
-        if self.relay is not None and self.start_relay:
-            self._spawn(self.relay.run(), "outbox-relay")
-        jobs = list(self.jobs)
-        if self.outbox is not None:
-            jobs.append(PeriodicJob("outbox-purge", 3600, self._purge))
-        for job in jobs:
-            self._spawn(self._run_periodically(job), job.name)
-        log.info("service started", port=self.settings.port)
 
     async def stop(self) -> None:
         """Stop everything; each step is bounded, so a peer that does not answer (a broker
@@ -136,12 +149,15 @@ class ServiceRuntime:
             if pending:
                 log.warning("tasks still running at shutdown", count=len(pending))
         self._tasks.clear()
-        steps: list[tuple[str, Awaitable[Any]]] = [
-            (getattr(step, "__name__", "shutdown"), step(self)) for step in self.extra_shutdown
-        ]
-        if self.consumer is not None:
-            steps.append(("consumer", self.consumer.stop()))
-        steps += [("broker", self.broker.stop()), ("database", self.db.dispose())]
+        steps: list[tuple[str, Awaitable[Any]]] = []
+        if self.role != "background":
+            steps += [
+                (getattr(step, "__name__", "shutdown"), step(self)) for step in self.extra_shutdown
+            ]
+            if self.consumer is not None:
+                steps.append(("consumer", self.consumer.stop()))
+            steps.append(("broker", self.broker.stop()))
+        steps.append(("database", self.db.dispose()))
         for name, step in steps:
             try:
                 await asyncio.wait_for(step, STOP_STEP_SECONDS)
@@ -249,14 +265,41 @@ def _uvicorn_config(app: FastAPI, settings: ServiceSettings) -> Any:
 
 def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> None:
     """Run the service (``python -m services.<name>``): one uvicorn process, or with
-    ``workers`` above one, that many on one listening socket (``serve_workers``)."""
-    if settings.workers > 1:
+    ``workers`` above one or a ``background_process``, a supervised set (``serve_workers``)."""
+    if settings.workers > 1 or settings.background_process:
         raise SystemExit(serve_workers(app_factory, settings))
     import uvicorn
 
     uvicorn.Server(
         _uvicorn_config(freeze_heap_after_startup(app_factory(settings)), settings)
     ).run()
+
+
+def run_background(app: FastAPI) -> int:
+    """The service's relay and periodic jobs without HTTP, until SIGTERM or SIGINT."""
+    import signal
+
+    runtime: ServiceRuntime = app.state.runtime
+    runtime.role = "background"
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        await runtime.start()
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+        try:
+            await stopping.wait()
+        finally:
+            await runtime.stop()
+
+    import uvloop
+
+    uvloop.run(main())
+    return 0
 
 
 def _exit_with(supervisor: int) -> None:
@@ -273,13 +316,15 @@ def _exit_with(supervisor: int) -> None:
 
 
 def serve_workers(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> int:
-    """``settings.workers`` serving processes on one port. Each binds its own socket with
-    ``SO_REUSEPORT``, so the kernel spreads new connections evenly over them, and each builds
-    its own app: its own database pool, relay, consumers and jobs, as replicas have (the relay
-    and the jobs claim their rows with ``SKIP LOCKED``, the consumers share the service's
-    queue). This process only supervises: SIGTERM or SIGINT is passed on and waited for; a
-    worker that dies on its own stops the others, and the exit code tells the orchestrator to
-    start the service again. Returns the exit code."""
+    """``settings.workers`` serving processes on one port, and with ``background_process`` one
+    more that runs the relay and the periodic jobs (``run_background``) while the workers serve,
+    consume and wake it after their commits. Each worker binds its own socket with
+    ``SO_REUSEPORT``, so the kernel spreads new connections evenly over them; each process
+    builds its own app, with its own database pool, as replicas do (the relay and the jobs
+    claim their rows with ``SKIP LOCKED``, the consumers share the service's queue). This
+    process only supervises: SIGTERM or SIGINT is passed on and waited for; a process that dies
+    on its own stops the others, and the exit code tells the orchestrator to start the service
+    again. Returns the exit code."""
     import os
     import signal
     import socket
@@ -293,24 +338,27 @@ def serve_workers(app_factory: Callable[[Any], FastAPI], settings: ServiceSettin
     def worker() -> int:
         import uvicorn
 
+        app = app_factory(settings)
+        if settings.background_process:
+            app.state.runtime.role = "web"
         sock = socket.socket(family)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((settings.host, settings.port))
-        app = freeze_heap_after_startup(app_factory(settings))
-        server = uvicorn.Server(_uvicorn_config(app, settings))
+        server = uvicorn.Server(_uvicorn_config(freeze_heap_after_startup(app), settings))
         server.run(sockets=[sock])
         return 0 if server.started else 3
 
     supervisor = os.getpid()
     children: list[int] = []
-    for _ in range(settings.workers):
+    roles = ["web"] * settings.workers + (["background"] if settings.background_process else [])
+    for role in roles:
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
                 _exit_with(supervisor)
-                code = worker()
+                code = worker() if role == "web" else run_background(app_factory(settings))
             except BaseException:  # a worker reports its failure in its exit code
                 log.exception("worker failed")
             finally:

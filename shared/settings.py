@@ -77,6 +77,12 @@ class ServiceSettings(BaseSettings):
         description="serving processes on the one port, each with its own pool, relay and "
         "consumers (a replica each); one per core the service may use",
     )
+    background_process: bool = Field(
+        default=False,
+        description="the outbox relay and the periodic jobs in a process of their own beside "
+        "the workers, which then only serve (and consume); under load the relay keeps its share "
+        "of the CPU instead of waiting behind the calls in the workers' event loops",
+    )
     relay_batch_size: int = 500
     consumer_prefetch: int = 200
     common: CommonSettings = Field(default_factory=CommonSettings)

@@ -10,12 +10,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from shared.settings import REPO_ROOT
-from tests.infra import free_port
+from tests.infra import Servers, free_port
 
 
 def worker_pids(parent: int) -> set[int]:
@@ -115,3 +116,41 @@ def test_no_worker_outlives_a_supervisor_killed_outright(
     while any(alive(pid) for pid in workers):
         assert time.monotonic() < deadline, "a worker outlived its supervisor"
         time.sleep(0.1)
+
+
+def test_a_background_process_runs_the_jobs_beside_the_workers(
+    servers: Servers, tmp_path: Path
+) -> None:
+    port = free_port()
+    marked = tmp_path / "mark"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.foundation.workers_app", str(port), "1", "background"],
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "IMI_ENV": "test",
+            "IMI_LOG_LEVEL": "WARNING",
+            "IMI_AMQP_URL": servers.new_vhost("workers"),
+            "IMI_IDENTITY_PUBLIC_KEY": servers.public_pem.decode(),
+            "WORKERS_APP_MARK": str(marked),
+        },
+    )
+    url = f"http://127.0.0.1:{port}/pid"
+    try:
+        deadline = time.monotonic() + 30
+        while not (marked.exists() and marked.read_text() and _answers(url)):
+            assert process.poll() is None, "the service exited while starting"
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.1)
+        children = worker_pids(process.pid)
+        assert len(children) == 2
+        web = httpx.get(url).json()["pid"]
+        job = int(marked.read_text())
+        assert {web, job} == children  # the job ran in the other process
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert not any(alive(pid) for pid in children)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

@@ -1,19 +1,39 @@
-"""A service of one route, served by ``shared.runtime.serve`` with the workers given on the
-command line: ``python -m tests.foundation.workers_app <port> <workers>``."""
+"""A service of one route, served by ``shared.runtime.serve``:
+``python -m tests.foundation.workers_app <port> <workers> [background]``.
+
+With ``background`` it is a ServiceRuntime whose one periodic job writes the pid of the process
+it runs in to the file named by ``WORKERS_APP_MARK``, and the job runs in a background process
+of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+from pathlib import Path
 
 from fastapi import FastAPI
 
-from shared.runtime import serve
+from shared.db import Database
+from shared.runtime import PeriodicJob, ServiceRuntime, serve
 from shared.settings import ServiceSettings
 
 
-def create_app(_: ServiceSettings) -> FastAPI:
-    app = FastAPI()
+def _write_pid() -> None:
+    Path(os.environ["WORKERS_APP_MARK"]).write_text(str(os.getpid()))
+
+
+async def mark(_: Database) -> None:
+    await asyncio.to_thread(_write_pid)
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    if settings.background_process:
+        app = ServiceRuntime(
+            settings, title="workers", jobs=[PeriodicJob("mark", 0.2, mark)]
+        ).fastapi()
+    else:
+        app = FastAPI()
 
     @app.get("/pid")
     async def pid() -> dict[str, int]:
@@ -25,5 +45,10 @@ def create_app(_: ServiceSettings) -> FastAPI:
 if __name__ == "__main__":
     serve(
         create_app,
-        ServiceSettings(service="workers", port=int(sys.argv[1]), workers=int(sys.argv[2])),
+        ServiceSettings(
+            service="workers",
+            port=int(sys.argv[1]),
+            workers=int(sys.argv[2]),
+            background_process=sys.argv[3:] == ["background"],
+        ),
     )
