@@ -18,7 +18,9 @@ sign-in, no service behind it) and ``GET /api/v1/me`` (the gateway's own session
 floor any forwarded call stands on. The mix runs twice: back to back (each client calls again
 as soon as it has its answer: the network's saturation throughput) and paced (each client pauses
 ``--think`` seconds on average between calls, as an officer or a national system does). Target:
-p99 under 150 ms.
+p99 under 150 ms, on the paced mix: back to back, 100 clients keep the network saturated, and the
+mean latency is then 100 / throughput whatever the network does (Little's law); that phase
+measures the ceiling.
 """
 
 from __future__ import annotations
@@ -377,13 +379,21 @@ async def run(
     rows += kind_rows(paced, duration)
     p99 = percentile([v * 1000 for v in every], 99)
     paced_p99 = percentile([v * 1000 for v in paced_every], 99)
-    rows.append(
+    throughput = len(every) / duration
+    rows += [
         (
-            "target",
-            f"p99 under 150 ms: back-to-back {'met' if p99 < 150 else 'NOT met'}, "
-            f"paced {'met' if paced_p99 < 150 else 'NOT met'}",
-        )
-    )
+            "target (the realistic mix: paced)",
+            f"p99 under 150 ms: {'met' if paced_p99 < 150 and not paced_failures else 'NOT met'}"
+            f" (p99 {paced_p99:.1f} ms at {len(paced_every) / duration:.1f} req/s,"
+            f" {paced_failures} errors)",
+        ),
+        (
+            "back to back (saturation, not a target)",
+            f"p99 {p99:.0f} ms at {throughput:.0f} req/s: with every client calling again at"
+            f" once, the mean latency is clients / throughput = {clients / throughput * 1000:.0f}"
+            " ms (Little's law)",
+        ),
+    ]
     report("gateway load", rows)
 
 
