@@ -40,6 +40,8 @@ STOP_STEP_SECONDS = 10.0
 # every 700 allocations) a service under load collected its oldest generation every second or
 # two, 120 to 180 ms each in the gateway: a p99 of its own for every call it was serving.
 GC_THRESHOLDS = (20_000, 10, 10)
+# The exit code of a process whose startup failed (uvicorn's).
+STARTUP_FAILURE = 3
 
 
 @dataclass(frozen=True)
@@ -270,9 +272,13 @@ def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> N
         raise SystemExit(serve_workers(app_factory, settings))
     import uvicorn
 
-    uvicorn.Server(
+    server = uvicorn.Server(
         _uvicorn_config(freeze_heap_after_startup(app_factory(settings)), settings)
-    ).run()
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:  # as uvicorn.run: a startup that failed exits non-zero
+        raise SystemExit(STARTUP_FAILURE)
 
 
 def run_background(app: FastAPI) -> int:
@@ -347,7 +353,7 @@ def serve_workers(app_factory: Callable[[Any], FastAPI], settings: ServiceSettin
         sock.bind((settings.host, settings.port))
         server = uvicorn.Server(_uvicorn_config(freeze_heap_after_startup(app), settings))
         server.run(sockets=[sock])
-        return 0 if server.started else 3
+        return 0 if server.started else STARTUP_FAILURE
 
     supervisor = os.getpid()
     children: list[int] = []

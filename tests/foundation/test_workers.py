@@ -154,3 +154,22 @@ def test_a_background_process_runs_the_jobs_beside_the_workers(
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_service_whose_startup_fails_exits_non_zero(workers: str) -> None:
+    failed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.foundation.workers_app",
+            str(free_port()),
+            workers,
+            "failing",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "IMI_LOG_LEVEL": "WARNING"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert failed.returncode != 0

@@ -1,5 +1,7 @@
 """A service of one route, served by ``shared.runtime.serve``:
-``python -m tests.foundation.workers_app <port> <workers> [background]``.
+``python -m tests.foundation.workers_app <port> <workers> [background | failing]``.
+
+With ``failing`` its startup raises.
 
 With ``background`` it is a ServiceRuntime whose one periodic job writes the pid of the process
 it runs in to the file named by ``WORKERS_APP_MARK``, and the job runs in a background process
@@ -10,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -32,6 +36,14 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         app = ServiceRuntime(
             settings, title="workers", jobs=[PeriodicJob("mark", 0.2, mark)]
         ).fastapi()
+    elif "failing" in sys.argv[3:]:
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            raise RuntimeError("the database does not answer")
+            yield
+
+        app = FastAPI(lifespan=lifespan)
     else:
         app = FastAPI()
 
