@@ -1,25 +1,32 @@
 """Sustained create-and-send of information requests through the exchange service's internal API,
 beside the raw broker baseline of the same run.
 
-    .venv/bin/python bench/exchange_flow.py [--clients 24] [--duration 20] [--quick]
+    .venv/bin/python bench/exchange_flow.py [--clients 24] [--duration 20] [--rate 200]
+        [--workers 1] [--relay-in-workers] [--pool-size N] [--quick]
 
 On a fresh database and vhost:
 
-- the exchange service runs in its own process (uvicorn, uvloop), as deployed;
+- the exchange service runs as on a machine of its own: ``python -m services.exchange`` with
+  ``IMI_EXCHANGE_BACKGROUND_PROCESS=true`` (one serving worker, uvicorn on uvloop; the outbox
+  relay and the jobs in a background process at a lower priority) and a database pool of one
+  connection per client (``--pool-size``, default ``--clients``);
 - its directory projection (a Portuguese and a German authority and one officer of each) and the
   shipped catalogue reach it through the broker, published as the directory and translation
   services' relays would, and the bench waits until the service has projected them;
 - a queue of the bench bound to ``exchange.request.sent`` stands for the recipient side;
-- N concurrent clients, for a fixed duration, each draft a request (``POST /v1/requests``) from
-  Portugal to Germany and send it (``POST /v1/requests/{id}/send`` with ``If-Match``); the
-  latency of each create + send pair is recorded;
-- afterwards every sent request must have arrived on the recipient queue as an
+- N concurrent clients each draft a request (``POST /v1/requests``) from Portugal to Germany and
+  send it (``POST /v1/requests/{id}/send`` with ``If-Match``); the latency of each create + send
+  pair is recorded. Two phases of ``--duration`` seconds: back to back (each client goes on as
+  soon as it has its answer: the ceiling) and paced (the clients together offer ``--rate``
+  pairs a second: sustained);
+- after each phase every sent request must have arrived on the recipient queue as an
   ``exchange.request.sent`` event (outbox → relay → broker), with the delay from the send's
   answer to the event's arrival;
 - beside it, in the same run: the raw aio-pika ceiling (persistent, confirmed publish and acked
   consume) on the same broker.
 
-Targets: at least 200 requests/s (create + send) on the 2-core machine, p95 under 150 ms.
+Targets: at least 200 requests/s (create + send) on the 2-core machine, p95 under 150 ms; in the
+paced phase the recipient keeps up too (its events within a second, p95).
 """
 
 from __future__ import annotations
@@ -638,20 +645,20 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, default=TARGET_RATE, help="pairs/s offered in the paced phase"
     )
+    parser.add_argument("--workers", type=int, default=1, help="the service's worker processes")
     parser.add_argument(
-        "--workers", type=int, default=2, help="the service's worker processes (one per core)"
-    )
-    parser.add_argument(
-        "--background-process",
+        "--relay-in-workers",
         action="store_true",
-        help="the relay and the jobs in a process of their own (default: in each worker)",
+        help="the relay and the jobs in each worker (default: a background process of their own)",
     )
     parser.add_argument("--baseline-messages", type=int, default=10_000)
     parser.add_argument(
-        "--pool-size", type=int, default=None, help="the service's database pool (its default)"
+        "--pool-size", type=int, default=None, help="the service's database pool (--clients)"
     )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
+    if args.pool_size is None:
+        args.pool_size = args.clients
     if args.quick:
         args.duration, args.warmup, args.baseline_messages = 5.0, 1.0, 2_000
     results = asyncio.run(
@@ -661,7 +668,7 @@ def main() -> None:
             args.warmup,
             args.rate,
             args.workers,
-            args.background_process,
+            not args.relay_in_workers,
             args.baseline_messages,
             args.pool_size,
         )

@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.contracts import EVENT_TYPES, Event
 from shared.contracts.envelope import CONTENT_TYPE, Envelope, cloud_event_headers
@@ -61,6 +62,8 @@ DEAD_EXCHANGE = "imi.dead"
 INBOUND_EXCHANGE = "imi.inbound"
 OUTBOUND_EXCHANGE = "imi.outbound"
 DELIVERY_LIMIT = 5
+# Where a session notes the outboxes its transaction wrote to, for the commit to wake them.
+COMMIT_WAKES = "imi_outbox_commit_wakes"
 OUTBOX_CHANNEL = "imi_outbox"
 
 events_published = Counter(
@@ -224,16 +227,12 @@ class Outbox:
             self._local_wakers.remove(wake)
 
     def _track_commit(self, session: AsyncSession) -> None:
-        # After a rollback the listener stays on the (short-lived) session; a later commit on
-        # it only wakes the relays once more, which costs one empty batch.
-        sync_session = session.sync_session
-        if sync_session.info.get("imi_outbox_hooked"):
-            return
-        sync_session.info["imi_outbox_hooked"] = True
-        event.listen(sync_session, "after_commit", self._on_commit, once=True)
+        # After a rollback the mark stays on the (short-lived) session; a later commit on it
+        # only wakes the relays once more, which costs one empty batch.
+        outboxes: set[Outbox] = session.sync_session.info.setdefault(COMMIT_WAKES, set())
+        outboxes.add(self)
 
-    def _on_commit(self, sync_session: Any) -> None:
-        sync_session.info.pop("imi_outbox_hooked", None)
+    def _on_commit(self) -> None:
         for wake in self._local_wakers:
             wake.set()
         self._schedule_notify()
@@ -311,6 +310,16 @@ class Outbox:
                 for env, exchange, routing_key, properties in rows
             ],
         )
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relays_after_commit(session: Session) -> None:
+    """One listener for every session (registering one on each session, as it records an
+    envelope, cost more than the statement): the outboxes the transaction wrote to wake their
+    relays."""
+    outboxes: set[Outbox] | None = session.info.pop(COMMIT_WAKES, None)
+    for outbox in outboxes or ():
+        outbox._on_commit()
 
 
 class OutboxRelay:
@@ -509,8 +518,9 @@ class OutboxRelay:
 async def notify_relays(db: Database) -> None:
     """Wake the relays of every process working on this database (after a commit elsewhere)."""
     async with db.engine.connect() as conn:
-        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
-        await conn.commit()
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        # outside a transaction: delivered at once
+        await driver.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
 
 
 async def purge_published(db: Database, outbox: Outbox, older_than_days: int = 7) -> int:

@@ -282,11 +282,17 @@ def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> N
 
 
 def run_background(app: FastAPI) -> int:
-    """The service's relay and periodic jobs without HTTP, until SIGTERM or SIGINT."""
+    """The service's relay and periodic jobs without HTTP, until SIGTERM or SIGINT, at the
+    niceness ``background_nice``."""
     import signal
 
     runtime: ServiceRuntime = app.state.runtime
     runtime.role = "background"
+    if runtime.settings.background_nice:
+        import os
+
+        # the workers' calls first; the relay publishes with the CPU they leave
+        os.nice(runtime.settings.background_nice)
 
     async def main() -> None:
         stopping = asyncio.Event()

@@ -83,6 +83,14 @@ class ServiceSettings(BaseSettings):
         "the workers, which then only serve (and consume); under load the relay keeps its share "
         "of the CPU instead of waiting behind the calls in the workers' event loops",
     )
+    background_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="the background process's niceness: on a busy machine the workers' calls "
+        "go first and the relay publishes with the CPU they leave (its lag is the "
+        "imi_outbox_lag_seconds metric); the outbox keeps what waits",
+    )
     relay_batch_size: int = 500
     consumer_prefetch: int = 200
     common: CommonSettings = Field(default_factory=CommonSettings)
