@@ -360,18 +360,35 @@ _AUTHORITY_PROFILES = DriverStatement(
 )
 
 
+# Where a session keeps the request rows it read with their lock, as it read or last wrote them.
+LOCKED_ROWS = "exchange_locked_request_rows"
+
+
 class RequestRepository(Repository):
     async def insert(self, values: Mapping[str, Any]) -> None:
         await _INSERT_REQUEST.execute(self.session, values)
 
     async def update(self, values: Mapping[str, Any]) -> None:
-        changes = {k: v for k, v in values.items() if k not in ("id", "created_at", "created_by")}
+        """The row's new values; when this transaction read the row with its lock, only the
+        columns that differ from what it read (a transition changes a few of some fifty)."""
+        locked: dict[uuid.UUID, Mapping[str, Any]] = self.session.info.get(LOCKED_ROWS, {})
+        before = locked.get(values["id"], {})
+        changes = {
+            k: v
+            for k, v in values.items()
+            if k not in ("id", "created_at", "created_by") and (k not in before or before[k] != v)
+        }
         await _UPDATE_REQUEST.execute(self.session, {"b_request_id": values["id"], **changes})
+        locked[values["id"]] = {**before, **changes}
 
     async def get(self, request_id: uuid.UUID, *, lock: bool = False) -> InformationRequest | None:
         statement = _READ_REQUEST_FOR_UPDATE if lock else _READ_REQUEST
         row = await statement.fetchrow(self.session, {"b_request_id": request_id})
-        return request_from_row(row) if row is not None else None
+        if row is None:
+            return None
+        if lock:  # no other transaction changes it before this one ends
+            self.session.info.setdefault(LOCKED_ROWS, {})[request_id] = dict(row)
+        return request_from_row(row)
 
     async def add_history(self, request_id: uuid.UUID, entries: Sequence[HistoryEntry]) -> None:
         await _INSERT_HISTORY.executemany(
