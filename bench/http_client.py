@@ -8,10 +8,11 @@ form bodies, Content-Length or chunked answers) over asyncio streams, on uvloop.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
+
+import orjson
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Answer:
     body: bytes
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return orjson.loads(self.body)
 
 
 class Connection:
@@ -49,14 +50,15 @@ class Connection:
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         json_body: Any = None,
+        raw_json: bytes | None = None,
         form: dict[str, str] | None = None,
     ) -> Answer:
         if params:
             path = f"{path}?{urlencode(params)}"
         body = b""
         lines = [f"{method} {path} HTTP/1.1", f"host: {self.host}:{self.port}"]
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
+        if json_body is not None or raw_json is not None:
+            body = raw_json if raw_json is not None else orjson.dumps(json_body)
             lines.append("content-type: application/json")
         elif form is not None:
             body = urlencode(form).encode()

@@ -50,6 +50,8 @@ def configure_logging(
     )
     structlog.configure(
         processors=[
+            # below the level, drop the event before it is stamped and rendered for nothing
+            structlog.stdlib.filter_by_level,
             *shared_processors,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
