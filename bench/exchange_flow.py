@@ -251,6 +251,7 @@ class Flow:
     sends: list[float] = field(default_factory=list)
     answered: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    encoded: bytes = field(init=False)
 
     def __post_init__(self) -> None:
         self.encoded = orjson.dumps(self.body)  # the same draft each time: encoded once

@@ -211,6 +211,7 @@ class DriverStatement:
         # by a rollback), so the transaction is begun here when it has not been yet.
         if adapted._transaction is None and adapted.isolation_level != "autocommit":
             await adapted._start_transaction()
+        # session.connection() began the session's transaction if there was none
         session.info[DRIVER_CONNECTION] = (
             session.sync_session.get_transaction(),
             raw.driver_connection,

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,6 +32,8 @@ DEFAULT_TTL_SECONDS = 300
 # How many identities' tokens the signer keeps for reuse, and how many verified tokens a
 # service keeps; beyond that the least recently used one is dropped.
 TOKEN_CACHE_SIZE = 10_000
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class RoleName(StrEnum):
@@ -120,6 +122,22 @@ def ensure_dev_keypair(settings: CommonSettings) -> None:
     public_path.write_bytes(public_key_pem(private_pem))
 
 
+class _Recent(OrderedDict[K, V]):
+    """At most ``TOKEN_CACHE_SIZE`` entries; beyond that the least recently used one goes."""
+
+    def recall(self, key: K) -> V | None:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def keep(self, key: K, value: V) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > TOKEN_CACHE_SIZE:
+            self.popitem(last=False)
+
+
 class IdentitySigner:
     """Signs identity tokens; only the gateway holds the private key."""
 
@@ -135,7 +153,7 @@ class IdentitySigner:
         self.issuer = issuer
         self.ttl = ttl
         self._clock = clock
-        self._issued: OrderedDict[Identity, tuple[str, float]] = OrderedDict()
+        self._issued: _Recent[Identity, tuple[str, float]] = _Recent()
 
     def sign(self, identity: Identity, *, now: float | None = None) -> str:
         issued = int(now if now is not None else self._clock())
@@ -158,16 +176,12 @@ class IdentitySigner:
         period instead of one per call: the gateway signs once, and each service verifies it
         once (``IdentityVerifier`` keeps what it verified)."""
         now = self._clock()
-        held = self._issued.get(identity)
+        held = self._issued.recall(identity)
         if held is not None and held[1] - now >= self.ttl / 2:
-            self._issued.move_to_end(identity)
             return held[0]
         issued = int(now)
         token = self.sign(identity, now=issued)
-        self._issued[identity] = (token, issued + self.ttl)
-        self._issued.move_to_end(identity)
-        while len(self._issued) > TOKEN_CACHE_SIZE:
-            self._issued.popitem(last=False)
+        self._issued.keep(identity, (token, issued + self.ttl))
         return token
 
 
@@ -201,14 +215,13 @@ class IdentityVerifier:
             exp={"essential": True},
             sub={"essential": True},
         )
-        self._verified: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
+        self._verified: _Recent[str, tuple[Identity, float]] = _Recent()
 
     def verify(self, token: str) -> Identity:
-        held = self._verified.get(token)
+        held = self._verified.recall(token)
         if held is not None:
             identity, expires = held
             if self._clock() <= expires + self._leeway:
-                self._verified.move_to_end(token)
                 return identity
             del self._verified[token]
             raise InvalidIdentity("the token has expired")
@@ -219,9 +232,7 @@ class IdentityVerifier:
             expires = float(decoded.claims["exp"])
         except (JoseError, ValueError, TypeError, ValidationError) as exc:
             raise InvalidIdentity(str(exc) or type(exc).__name__) from exc
-        self._verified[token] = (identity, expires)
-        while len(self._verified) > TOKEN_CACHE_SIZE:
-            self._verified.popitem(last=False)
+        self._verified.keep(token, (identity, expires))
         return identity
 
     @classmethod

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
+import os
+import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import uvicorn
+import uvloop
 from fastapi import APIRouter, FastAPI
 from faststream.rabbit import RabbitBroker
 
@@ -117,7 +123,7 @@ class ServiceRuntime:
             await declare_topology(self.settings.common.amqp_url, None, ())
         if self.relay is not None and self.start_relay and background:
             self._spawn(self.relay.run(), "outbox-relay")
-        elif self.outbox is not None:
+        elif self.role == "web" and self.outbox is not None:
             self.outbox.notify_through(self.db)
         if background:
             jobs = list(self.jobs)
@@ -241,18 +247,20 @@ def freeze_heap_after_startup(app: FastAPI) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
         async with started(app) as state:
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(*GC_THRESHOLDS)
+            _freeze_heap()
             yield state
 
     app.router.lifespan_context = lifespan
     return app
 
 
-def _uvicorn_config(app: FastAPI, settings: ServiceSettings) -> Any:
-    import uvicorn
+def _freeze_heap() -> None:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
+
+def _uvicorn_config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -270,8 +278,6 @@ def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> N
     ``workers`` above one or a ``background_process``, a supervised set (``serve_workers``)."""
     if settings.workers > 1 or settings.background_process:
         raise SystemExit(serve_workers(app_factory, settings))
-    import uvicorn
-
     server = uvicorn.Server(
         _uvicorn_config(freeze_heap_after_startup(app_factory(settings)), settings)
     )
@@ -284,15 +290,10 @@ def serve(app_factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> N
 def run_background(app: FastAPI) -> int:
     """The service's relay and periodic jobs without HTTP, until SIGTERM or SIGINT, at the
     niceness ``background_nice``."""
-    import signal
-
     runtime: ServiceRuntime = app.state.runtime
     runtime.role = "background"
-    if runtime.settings.background_nice:
-        import os
-
-        # the workers' calls first; the relay publishes with the CPU they leave
-        os.nice(runtime.settings.background_nice)
+    # the workers' calls first; the relay publishes with the CPU they leave
+    os.nice(runtime.settings.background_nice)
 
     async def main() -> None:
         stopping = asyncio.Event()
@@ -300,15 +301,11 @@ def run_background(app: FastAPI) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
         await runtime.start()
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        _freeze_heap()
         try:
             await stopping.wait()
         finally:
             await runtime.stop()
-
-    import uvloop
 
     uvloop.run(main())
     return 0
@@ -317,10 +314,6 @@ def run_background(app: FastAPI) -> int:
 def _exit_with(supervisor: int) -> None:
     """Have the kernel send this worker SIGTERM when its supervisor dies, however it dies
     (Linux ``PR_SET_PDEATHSIG``): no worker outlives a supervisor killed with SIGKILL."""
-    import ctypes
-    import os
-    import signal
-
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
     if os.getppid() != supervisor:  # it died before the request took effect
@@ -337,10 +330,6 @@ def serve_workers(app_factory: Callable[[Any], FastAPI], settings: ServiceSettin
     process only supervises: SIGTERM or SIGINT is passed on and waited for; a process that dies
     on its own stops the others, and the exit code tells the orchestrator to start the service
     again. Returns the exit code."""
-    import os
-    import signal
-    import socket
-
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # The port must be free: a socket of another process with SO_REUSEPORT would otherwise
     # share it with the workers unseen.
@@ -348,8 +337,6 @@ def serve_workers(app_factory: Callable[[Any], FastAPI], settings: ServiceSettin
         probe.bind((settings.host, settings.port))
 
     def worker() -> int:
-        import uvicorn
-
         app = app_factory(settings)
         if settings.background_process:
             app.state.runtime.role = "web"

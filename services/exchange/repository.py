@@ -371,15 +371,17 @@ class RequestRepository(Repository):
     async def update(self, values: Mapping[str, Any]) -> None:
         """The row's new values; when this transaction read the row with its lock, only the
         columns that differ from what it read (a transition changes a few of some fifty)."""
-        locked: dict[uuid.UUID, Mapping[str, Any]] = self.session.info.get(LOCKED_ROWS, {})
-        before = locked.get(values["id"], {})
+        locked: dict[uuid.UUID, dict[str, Any]] = self.session.info.get(LOCKED_ROWS, {})
+        before = locked.get(values["id"])
         changes = {
             k: v
             for k, v in values.items()
-            if k not in ("id", "created_at", "created_by") and (k not in before or before[k] != v)
+            if k not in ("id", "created_at", "created_by")
+            and (before is None or k not in before or before[k] != v)
         }
         await _UPDATE_REQUEST.execute(self.session, {"b_request_id": values["id"], **changes})
-        locked[values["id"]] = {**before, **changes}
+        if before is not None:  # what the row holds now, for a second change in this transaction
+            before.update(changes)
 
     async def get(self, request_id: uuid.UUID, *, lock: bool = False) -> InformationRequest | None:
         statement = _READ_REQUEST_FOR_UPDATE if lock else _READ_REQUEST

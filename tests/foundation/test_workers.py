@@ -20,8 +20,8 @@ from tests.infra import Servers, free_port
 
 
 def worker_pids(parent: int) -> set[int]:
-    children = f"/proc/{parent}/task/{parent}/children"
-    return {int(p) for p in open(children).read().split()}
+    children = Path(f"/proc/{parent}/task/{parent}/children")
+    return {int(p) for p in children.read_text().split()}
 
 
 def alive(pid: int) -> bool:
